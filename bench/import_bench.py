@@ -1,0 +1,107 @@
+"""Import throughput and memory: a 1,000,000-row ledger file and a 100,000-message mbox.
+
+Goals on a 2-core machine: >= 50,000 report rows/s and >= 1,000 messages/s, RSS under 300 MB.
+Each import runs in its own process (`deskterm import`), so peak RSS is that process's own.
+
+    python bench/import_bench.py [--rows N] [--messages N] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from email.message import EmailMessage
+from email.utils import format_datetime
+import datetime as dt
+from pathlib import Path
+
+LEDGER_HEADER = ("Date\tFNSKU\tASIN\tMSKU\tTitle\tEvent Type\tReference ID\tQuantity\tFulfillment Center\t"
+                 "Disposition\tReason\tCountry\tReconciled Quantity\tUnreconciled Quantity\tDate and Time\n")
+
+
+def write_ledger(path: Path, rows: int, rng: random.Random) -> None:
+    fnskus = [f"X00{rng.randrange(10**7):07d}" for _ in range(200)]
+    start = dt.datetime(2025, 6, 1, tzinfo=dt.timezone.utc)
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(LEDGER_HEADER)
+        for i in range(rows):
+            when = start + dt.timedelta(seconds=i * 31)
+            fnsku = fnskus[i % len(fnskus)]
+            kind = rng.random()
+            if kind < 0.8:
+                fields = ("Shipments", f"{rng.randrange(10**9)}", -1, "", "")
+            elif kind < 0.95:
+                fields = ("CustomerReturns", f"{rng.randrange(10**9)}", 1, "", "")
+            else:
+                fields = ("Adjustments", f"{rng.randrange(10**9)}", -rng.randrange(1, 4), rng.choice("M5EFNP"), "")
+            event, ref, qty, reason, _ = fields
+            out.write(f"{when:%m/%d/%Y}\t{fnsku}\tB0{i % 997:08d}\tSKU-{i % 200}\tKitchen thing {i % 200}\t{event}\t"
+                      f"{ref}\t{qty}\tLEX1\tSELLABLE\t{reason}\tUS\t\t\t{when.isoformat()}\n")
+
+
+def write_mbox(path: Path, count: int, rng: random.Random) -> None:
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    with open(path, "wb") as out:
+        for i in range(count):
+            message = EmailMessage()
+            alias = f"buyer{i % 20000:05d}@marketplace.amazon.com"
+            order = f"114-{rng.randrange(10**7):07d}-{rng.randrange(10**7):07d}"
+            if i % 3 == 2:
+                message["From"] = "Support <support@alpinekitchen.example>"
+                message["To"] = alias
+                message["In-Reply-To"] = f"<m{i - 1}@bench>"
+            else:
+                message["From"] = f'"Buyer {i} - Amazon Marketplace" <{alias}>'
+                message["To"] = "support@alpinekitchen.example"
+            message["Subject"] = f"Inquiry from Amazon customer Buyer (Order: {order})"
+            message["Message-ID"] = f"<m{i}@bench>"
+            message["Date"] = format_datetime(start + dt.timedelta(minutes=i))
+            message.set_content("------------- Begin message -------------\n\n"
+                                f"Hello, my order {order} has not arrived yet. Where is it? " * 3
+                                + "\n\n------------- End message -------------\n\nFor Your Information: ...\n")
+            out.write(b"From MAILER-DAEMON Thu Jan  1 00:00:00 2026\n" + bytes(message).replace(b"\nFrom ", b"\n>From ")
+                      + b"\n")
+
+
+def timed_import(home: Path, path: Path) -> tuple[float, float]:
+    """Seconds and peak RSS (MB) of one `deskterm import` process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "deskterm", "--home", str(home), "import", str(path)],
+                   check=True, stdout=subprocess.DEVNULL)
+    elapsed = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return elapsed, max(peak, before) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
+    args = parser.parse_args()
+    rng = random.Random(1)
+    work = args.keep or Path(tempfile.mkdtemp(prefix="deskterm-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    ledger, mbox = work / "ledger.txt", work / "bench.mbox"
+    if not ledger.exists():
+        write_ledger(ledger, args.rows, rng)
+    if not mbox.exists():
+        write_mbox(mbox, args.messages, rng)
+    print(f"inputs: ledger {ledger.stat().st_size / 1e6:.0f} MB ({args.rows:,} rows), "
+          f"mbox {mbox.stat().st_size / 1e6:.0f} MB ({args.messages:,} messages)")
+    seconds, rss = timed_import(work / "ws-ledger", ledger)
+    print(f"ledger:  {args.rows / seconds:>10,.0f} rows/s      {seconds:6.1f} s   peak RSS {rss:5.0f} MB")
+    seconds, rss = timed_import(work / "ws-mail", mbox)
+    print(f"mbox:    {args.messages / seconds:>10,.0f} messages/s  {seconds:6.1f} s   peak RSS {rss:5.0f} MB")
+    seconds, _ = timed_import(work / "ws-ledger", ledger)
+    print(f"ledger re-import (all duplicates): {args.rows / seconds:,.0f} rows/s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+from deskterm.cli import main
+
+main()

@@ -1,0 +1,36 @@
+"""Attachment files, stored once each by content (SHA-256), private to the user (mode 0600).
+
+The file name on disk is the digest, never anything the sender chose; the sender's name is kept
+only as sanitized display text in the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+
+def attachment_path(root: Path, sha256: str) -> Path:
+    return root / sha256[:2] / sha256
+
+
+def store_blob(root: Path, data: bytes) -> str:
+    """Write `data` if it is not there yet; return its SHA-256. Safe against a crash midway."""
+    sha = hashlib.sha256(data).hexdigest()
+    target = attachment_path(root, sha)
+    if target.exists():
+        return sha
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temp = target.with_name(f".{sha}.{os.getpid()}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return sha

@@ -1,0 +1,286 @@
+"""The command line: every TUI action is here too, with `--json` for scripts and cron.
+
+Conventions (DESIGN.md): machine output on stdout as one JSON document, human messages on
+stderr; exit 0 on success, 1 when input was rejected or items failed, 2 on a usage or
+configuration error; never a traceback for a user error (`--debug` shows one).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+
+from deskterm import __version__
+from deskterm.clock import Clock
+from deskterm.config import Config, load_config
+from deskterm.errors import UserError
+from deskterm.sanitize import for_terminal, one_line
+from deskterm.store import Store
+from deskterm.workspace import Workspace
+
+
+@dataclass
+class Session:
+    """What every command needs: the workspace, its config, the clock, and how to print."""
+
+    home: str | None
+    clock: Clock
+    json_output: bool = False
+    debug: bool = False
+    _store: Store | None = field(default=None, repr=False)
+    _config: Config | None = field(default=None, repr=False)
+
+    @property
+    def workspace(self) -> Workspace:
+        return Workspace.locate(self.home)
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.workspace.config_file)
+        return self._config
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            workspace = self.workspace
+            self.config  # a bad config stops us before anything is created
+            workspace.ensure()
+            self._store = Store(workspace.database, self.clock)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+    def emit(self, document: Any) -> None:
+        """Write the one JSON document of a `--json` run."""
+        click.echo(json.dumps(document, indent=2, sort_keys=False, default=str))
+
+    def say(self, text: str = "") -> None:
+        """Human output: stdout normally, stderr under --json so stdout stays one document."""
+        click.echo(text, err=self.json_output)
+
+
+pass_session = click.make_pass_decorator(Session)
+
+
+def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        ctx.find_object(Session).json_output = True
+    return value
+
+
+json_option = click.option("--json", "json_flag", is_flag=True, expose_value=False, callback=_set_json,
+                           help="Machine output: one JSON document on stdout.")
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--home", type=click.Path(file_okay=False), help="Workspace folder (default: DESKTERM_HOME, else the platform's).")
+@click.option("--now", "now", metavar="ISO8601", help="Fix the clock (default: DESKTERM_NOW, else the system time).")
+@click.option("--json", "json_output", is_flag=True, help="Machine output: one JSON document on stdout.")
+@click.option("--debug", is_flag=True, help="Show tracebacks for unexpected errors.")
+@click.version_option(__version__, prog_name="deskterm")
+@click.pass_context
+def cli(ctx: click.Context, home: str | None, now: str | None, json_output: bool, debug: bool) -> None:
+    """deskterm: the help desk and FBA reimbursement finder for Amazon sellers, in the terminal."""
+    session = Session(home=home, clock=Clock.from_setting(now), json_output=json_output, debug=debug)
+    ctx.obj = session
+    ctx.call_on_close(session.close)
+    if ctx.invoked_subcommand is None:
+        _print_status(session, status_document(session))
+        session.say("\nThe terminal UI is not built yet; explore with `deskterm show TICKET` and `deskterm status`.")
+
+
+def status_document(session: Session) -> dict[str, Any]:
+    from deskterm.views import status
+
+    return status(session.store, session.config)
+
+
+@cli.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@json_option
+@pass_session
+def import_command(session: Session, paths: tuple[Path, ...]) -> None:
+    """Import report files, mbox files, Maildir folders, .eml files, or folders of them."""
+    from deskterm.importer import import_paths
+
+    outcome = import_paths(session.store, list(paths), session.workspace.attachments_dir,
+                           session.config.own_address_set())
+    for rejection in outcome.rejected:
+        click.echo(one_line(rejection.as_text()), err=True)
+    if session.json_output:
+        session.emit(outcome.as_json())
+    else:
+        kinds = sorted(set(outcome.imported) | set(outcome.duplicates))
+        for kind in kinds:
+            session.say(f"{kind:<15} {outcome.imported[kind]:>9,} new {outcome.duplicates[kind]:>9,} already present")
+        if not kinds:
+            session.say("nothing imported")
+        if outcome.rejected:
+            session.say(f"{len(outcome.rejected):,} rejected (kept in the quarantine: deskterm quarantine)")
+    if outcome.rejected:
+        sys.exit(1)
+
+
+@cli.command("quarantine")
+@json_option
+@pass_session
+def quarantine_command(session: Session) -> None:
+    """List what could not be parsed, with the raw text kept."""
+    from deskterm.quarantine import list_quarantine
+
+    entries = list_quarantine(session.store)
+    if session.json_output:
+        session.emit(entries)
+        return
+    if not entries:
+        session.say("the quarantine is empty")
+    for entry in entries:
+        where = f"{entry['source']}:{entry['line']}" if entry["line"] else entry["source"]
+        session.say(one_line(f"#{entry['id']} {where}: {entry['reason']}"))
+        raw = str(entry["raw"])
+        preview = raw[:300] + ("…" if len(raw) > 300 else "")
+        session.say("    " + for_terminal(preview).replace("\n", "\n    "))
+
+
+@cli.command("status")
+@json_option
+@pass_session
+def status_command(session: Session) -> None:
+    """The workspace at a glance."""
+    document = status_document(session)
+    if session.json_output:
+        session.emit(document)
+    else:
+        _print_status(session, document)
+
+
+def _print_status(session: Session, document: dict[str, Any]) -> None:
+    session.say(f"workspace  {session.workspace.data_dir}")
+    for kind, count in document["counts"].items():
+        session.say(f"{kind:<15} {count:>9,}")
+    session.say(f"{'quarantined':<15} {document['quarantined']:>9,}")
+    session.say(f"{'outbound queued':<15} {document['outbound_queued']:>9,}")
+    for status, count in document["claims"].items():
+        session.say(f"claims {status:<8} {count:>9,}")
+    for name, state in document["channels"].items():
+        session.say(one_line(f"channel {name}: last success {state['last_success'] or 'never'}"
+                             + (f", last error {state['last_error']}" if state["last_error"] else "")))
+
+
+@cli.command("config")
+@json_option
+@pass_session
+def config_command(session: Session) -> None:
+    """Show the effective configuration, secrets masked."""
+    workspace = session.workspace
+    document = {
+        "workspace": {"data": str(workspace.data_dir), "config": str(workspace.config_file),
+                      "database": str(workspace.database)},
+        **session.config.masked(),
+    }
+    if session.json_output:
+        session.emit(document)
+        return
+    for line in _toml_lines(document):
+        session.say(one_line(line))
+
+
+def _toml_lines(document: dict[str, Any], prefix: str = "") -> list[str]:
+    """A TOML-looking rendering: scalars first, then one [section] per table."""
+    lines, tables = [], []
+    for key, value in document.items():
+        if isinstance(value, dict) and not ({"env", "set"} == set(value) or {"file", "exists"} == set(value)):
+            tables.append((key, value))
+        elif isinstance(value, dict) and "env" in value:
+            lines.append(f"{key} = {json.dumps(value['env'])}  # {'set' if value['set'] else 'NOT SET'}; value hidden")
+        elif isinstance(value, dict):
+            lines.append(f"{key} = {json.dumps(value['file'])}  # {'exists' if value['exists'] else 'MISSING'}; value hidden")
+        elif value is not None:
+            lines.append(f"{key} = {json.dumps(value)}")
+    for key, value in tables:
+        name = f"{prefix}{key}"
+        lines.append("")
+        lines.append(f"[{name}]")
+        lines.extend(_toml_lines(value, name + "."))
+    return lines
+
+
+@cli.command("show")
+@click.argument("ticket", type=int)
+@json_option
+@pass_session
+def show_command(session: Session, ticket: int) -> None:
+    """The conversation of TICKET with its order context."""
+    from deskterm.views import ticket_view
+
+    document = ticket_view(session.store, ticket)
+    if document is None:
+        raise UserError(f"no ticket {ticket}")
+    if session.json_output:
+        session.emit(document)
+        return
+    from deskterm.render import render_ticket
+
+    session.say(render_ticket(document))
+
+
+@cli.command("demo")
+@click.option("--no-tui", is_flag=True, help="Build the workspace and print what was built; do not open the UI.")
+@click.option("--seed", type=int, default=7, show_default=True, help="Same seed and --now, same workspace.")
+@json_option
+@pass_session
+def demo_command(session: Session, no_tui: bool, seed: int) -> None:
+    """Build a realistic demo workspace by importing generated real-format files."""
+    from deskterm.demo import build_demo
+
+    outcome, files = build_demo(session, seed)
+    document = status_document(session)
+    if session.json_output:
+        session.emit({"files": [str(f) for f in files], "import": outcome.as_json(), "status": document})
+    else:
+        session.say(f"Built a demo workspace from {len(files)} generated files in {files[0].parent}:")
+        _print_status(session, document)
+        session.say("\nExplore it:")
+        home = session.workspace.data_dir
+        for command in ("status", "show 1", "quarantine", "config"):
+            session.say(f"  deskterm --home {home} {command}")
+    if outcome.rejected:
+        sys.exit(1)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: turn every expected failure into a message and an exit code."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        result = cli.main(args=argv, prog_name="deskterm", standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except UserError as exc:
+        click.echo(f"deskterm: {one_line(str(exc))}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(1)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
+        if debug:
+            traceback.print_exc()
+        else:
+            click.echo(f"deskterm: unexpected error: {type(exc).__name__}: {one_line(str(exc))[:300]}"
+                       " (run with --debug for details)", err=True)
+        sys.exit(1)
+    sys.exit(result if isinstance(result, int) else 0)

@@ -1,0 +1,215 @@
+"""config.toml: read with tomllib and validated strictly against one declared schema.
+
+An unknown key or a wrong type is a configuration error (exit 2) that names the key path, so a
+typo never silently turns a setting off. Secrets never live in the file: a channel names the
+environment variable (`*_env`) or the 0600 file (`*_file`) that holds each one.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from deskterm.errors import UserError
+
+
+@dataclass(frozen=True)
+class Key:
+    """One setting: its type, its default, and the values it may take."""
+
+    kind: type | tuple[type, ...]
+    default: Any = None
+    required: bool = False
+    choices: tuple[Any, ...] = ()
+    item: type | None = None  # element type of a list
+
+
+_SECURITY = ("tls", "starttls", "none")
+
+_TOP: dict[str, Key] = {
+    "own_addresses": Key(list, [], item=str),
+    "risk_rules_file": Key(str),
+    "sourcing_costs_file": Key(str),
+}
+_SLA: dict[str, Key] = {
+    "response_hours": Key(int, 24),
+}
+_CHANNEL_COMMON: dict[str, Key] = {
+    "kind": Key(str, required=True, choices=("amazon", "imap", "shopify", "tiktok")),
+    "enabled": Key(bool, True),
+    "history_days": Key(int, 730),
+}
+_CHANNEL_KINDS: dict[str, dict[str, Key]] = {
+    "amazon": {
+        "region": Key(str, required=True, choices=("na", "eu", "fe")),
+        "marketplaces": Key(list, required=True, item=str),
+        "refresh_token_env": Key(str, required=True),
+        "lwa_app_id_env": Key(str, required=True),
+        "lwa_client_secret_env": Key(str, required=True),
+        "endpoint": Key(str),
+        "lwa_token_url": Key(str),
+    },
+    "imap": {
+        "host": Key(str, required=True),
+        "port": Key(int, 993),
+        "security": Key(str, "tls", choices=_SECURITY),
+        "username": Key(str, required=True),
+        "password_env": Key(str),
+        "password_file": Key(str),
+        "mailboxes": Key(list, ["INBOX"], item=str),
+        "mark_seen": Key(bool, False),
+        "smtp_host": Key(str),
+        "smtp_port": Key(int, 587),
+        "smtp_security": Key(str, "starttls", choices=_SECURITY),
+        "smtp_username": Key(str),
+        "smtp_password_env": Key(str),
+        "smtp_password_file": Key(str),
+        "from": Key(str),
+    },
+    "shopify": {
+        "shop": Key(str, required=True),
+        "access_token_env": Key(str),
+        "access_token_file": Key(str),
+        "endpoint": Key(str),
+    },
+    "tiktok": {
+        "shop": Key(str, required=True),
+        "app_key_env": Key(str),
+        "app_secret_env": Key(str),
+        "access_token_env": Key(str),
+        "access_token_file": Key(str),
+        "endpoint": Key(str),
+    },
+}
+
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass
+class Config:
+    """The effective configuration: the file's values over the defaults."""
+
+    own_addresses: list[str] = field(default_factory=list)
+    risk_rules_file: str | None = None
+    sourcing_costs_file: str | None = None
+    sla: dict[str, Any] = field(default_factory=dict)
+    channels: dict[str, dict[str, Any]] = field(default_factory=dict)
+    source: Path | None = None
+
+    def own_address_set(self) -> set[str]:
+        """Every address that marks a message as ours: `own_addresses` plus each channel's `from`."""
+        addresses = {a.strip().lower() for a in self.own_addresses}
+        for channel in self.channels.values():
+            if channel.get("from"):
+                addresses.add(channel["from"].strip().lower())
+        return addresses
+
+    def masked(self) -> dict[str, Any]:
+        """The configuration for display: secret references shown with whether they resolve."""
+        channels = {}
+        for name, channel in self.channels.items():
+            shown: dict[str, Any] = {}
+            for key, value in channel.items():
+                if key.endswith("_env") and value:
+                    shown[key] = {"env": value, "set": bool(os.environ.get(value))}
+                elif key.endswith("_file") and value:
+                    shown[key] = {"file": value, "exists": Path(value).expanduser().is_file()}
+                else:
+                    shown[key] = value
+            channels[name] = shown
+        return {
+            "source": str(self.source) if self.source else None,
+            "own_addresses": self.own_addresses,
+            "risk_rules_file": self.risk_rules_file,
+            "sourcing_costs_file": self.sourcing_costs_file,
+            "sla": self.sla,
+            "channels": channels,
+        }
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate `path`; a missing file means every default."""
+    if not path.exists():
+        return Config(sla=_defaults(_SLA))
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read: {exc.strerror}") from None
+    return _validate(raw, path)
+
+
+def _validate(raw: dict[str, Any], path: Path) -> Config:
+    def fail(key_path: str, problem: str) -> UserError:
+        return UserError(f"{path}: {key_path}: {problem}")
+
+    top = dict(raw)
+    sla = top.pop("sla", {})
+    channels = top.pop("channels", {})
+    values = _check_table(top, _TOP, "", fail)
+    if not isinstance(sla, dict):
+        raise fail("sla", f"expected a table, got {_type_name(sla)}")
+    if not isinstance(channels, dict):
+        raise fail("channels", f"expected a table, got {_type_name(channels)}")
+    config = Config(
+        own_addresses=values["own_addresses"],
+        risk_rules_file=values["risk_rules_file"],
+        sourcing_costs_file=values["sourcing_costs_file"],
+        sla=_check_table(sla, _SLA, "sla.", fail),
+        source=path,
+    )
+    for name, channel in channels.items():
+        prefix = f"channels.{name}."
+        if not isinstance(channel, dict):
+            raise fail(f"channels.{name}", f"expected a table, got {_type_name(channel)}")
+        kind = channel.get("kind")
+        if kind not in _CHANNEL_KINDS:
+            choices = ", ".join(_CHANNEL_KINDS)
+            raise fail(prefix + "kind", f"expected one of {choices}, got {kind!r}")
+        checked = _check_table(channel, {**_CHANNEL_COMMON, **_CHANNEL_KINDS[kind]}, prefix, fail)
+        _check_transport(checked, prefix, fail)
+        config.channels[name] = checked
+    return config
+
+
+def _check_table(table: dict[str, Any], schema: dict[str, Key], prefix: str, fail) -> dict[str, Any]:
+    for key in table:
+        if key not in schema:
+            raise fail(prefix + key, "unknown key")
+    result: dict[str, Any] = {}
+    for key, spec in schema.items():
+        if key not in table:
+            if spec.required:
+                raise fail(prefix + key, "required key is missing")
+            result[key] = list(spec.default) if isinstance(spec.default, list) else spec.default
+            continue
+        value = table[key]
+        if not isinstance(value, spec.kind) or (spec.kind is int and isinstance(value, bool)):
+            raise fail(prefix + key, f"expected {_type_name(spec.kind)}, got {_type_name(value)}")
+        if spec.item is not None and not all(isinstance(v, spec.item) for v in value):
+            raise fail(prefix + key, f"expected a list of {_type_name(spec.item)}")
+        if spec.choices and value not in spec.choices:
+            raise fail(prefix + key, f"expected one of {', '.join(map(str, spec.choices))}, got {value!r}")
+        result[key] = value
+    return result
+
+
+def _check_transport(channel: dict[str, Any], prefix: str, fail) -> None:
+    """Plain-text transport is allowed only to this machine (tests, local relays)."""
+    for security_key, host_key in (("security", "host"), ("smtp_security", "smtp_host")):
+        if channel.get(security_key) == "none" and channel.get(host_key) not in _LOOPBACK:
+            raise fail(prefix + security_key, '"none" is only allowed with a loopback host (127.0.0.1)')
+
+
+def _defaults(schema: dict[str, Key]) -> dict[str, Any]:
+    return {key: spec.default for key, spec in schema.items()}
+
+
+def _type_name(value: Any) -> str:
+    kind = value if isinstance(value, (type, tuple)) else type(value)
+    names = {str: "string", int: "integer", bool: "boolean", list: "array", dict: "table", float: "float"}
+    return names.get(kind, getattr(kind, "__name__", str(kind)))

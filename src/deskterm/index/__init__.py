@@ -1,0 +1,1 @@
+"""The Whoosh full-text index: a cache rebuilt from the store."""

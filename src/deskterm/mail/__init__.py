@@ -1,0 +1,1 @@
+"""E-mail: reading archives, parsing behind limits, recognising channels, threading into tickets."""

@@ -1,0 +1,39 @@
+"""Plain-text renderings for the CLI. Every outside string passes through the sanitizer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from deskterm.sanitize import for_terminal, one_line
+
+
+def render_ticket(view: dict[str, Any]) -> str:
+    ticket = view["ticket"]
+    customer = ticket.get("customer_name") or ticket.get("customer_address") or "unknown customer"
+    lines = [
+        one_line(f"Ticket {ticket['id']} · {ticket['channel']} · {ticket['status']} · {customer}"),
+        one_line(f"Subject: {ticket['subject']}"),
+    ]
+    for order in view["orders"]:
+        lines.append(one_line(
+            f"Order {order['order_id']} · {order['marketplace'] or '?'} · {order['status']} · "
+            f"{order['fulfillment_channel'] or ''} · purchased {order['purchase_date']}"))
+        for line in order["lines"]:
+            lines.append("    " + one_line(f"{line['quantity']} × {line['sku']} {line['product_name'] or ''} "
+                                         f"{line['item_price'] or ''} {line['currency'] or ''}"))
+    for ret in view["returns"]:
+        lines.append(one_line(f"Return {ret['return_date']} {ret['sku']} ×{ret['quantity']} "
+                              f"{ret['disposition']} ({ret['reason']})"))
+    for refund in view["refunds"]:
+        lines.append(one_line(f"Refund {refund['refund_date']} {refund['sku']} {refund['amount']} {refund['currency']}"))
+    for claim in view["claims"]:
+        lines.append(one_line(f"Claim {claim['claim_id']} {claim['kind']} {claim['status']} deadline {claim['deadline']}"))
+    for message in view["messages"]:
+        arrow = "→" if message["direction"] == "outbound" else "←"
+        sender = message["sender_name"] or message["sender"] or ""
+        lines += ["", one_line(f"{arrow} {message['sent_at']}  {sender}  [{message['kind']}]"),
+                  "  " + one_line(message["subject"])]
+        lines += ["  " + row for row in for_terminal(message["body"] or "").splitlines()]
+        for attachment in message["attachments"]:
+            lines.append("  " + one_line(f"📎 {attachment['filename']} ({attachment['size']:,} bytes)"))
+    return "\n".join(lines)

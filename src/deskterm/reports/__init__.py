@@ -1,0 +1,1 @@
+"""Seller Central report files: reading, type detection by header, and storing rows."""

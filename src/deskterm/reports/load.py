@@ -1,0 +1,324 @@
+"""Store a report file's rows: parse each by header name, key it, upsert it in batches.
+
+A row that cannot be read is reported as `file:line: reason`, kept raw in the quarantine,
+and the rest of the file goes on. Each batch is one `BEGIN IMMEDIATE` transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from deskterm import marketplaces
+from deskterm.digest import digest, occurrence_key
+from deskterm.outcome import ImportOutcome, Rejection
+from deskterm.quarantine import quarantine
+from deskterm.reports import specs
+from deskterm.reports.reader import Table, candidate_headers, iter_rows, normalize_header, raw_text, read_head
+from deskterm.store import Store
+
+BATCH_ROWS = 5000
+_META = ("row_key", "content_hash", "source_file", "source_line", "imported_at")
+_REFUND_TYPES = {"refund", "erstattung", "rimborso", "remboursement", "reembolso", "terugbetaling"}
+
+
+class UnrecognisedReport(Exception):
+    """The file's first lines hold no header row of a known report type."""
+
+
+def open_report(path: Path) -> tuple[specs.ReportType, Table]:
+    head = read_head(path)
+    for number, delimiter, labels in candidate_headers(head):
+        cells = [normalize_header(label) for label in labels]
+        report = specs.detect(cells)
+        if report is not None:
+            preamble = [text for n, text in head if n < number]
+            labels = [" ".join(label.strip().strip("\ufeff").split()) for label in labels]
+            return report, Table(path, number, cells, delimiter, labels, preamble)
+    raise UnrecognisedReport("header row matches no known report type")
+
+
+@dataclass
+class _Row:
+    line: int
+    values: dict[str, Any]
+
+
+@dataclass
+class _Batch:
+    rows: list[_Row] = field(default_factory=list)
+    rejected: list[tuple[int, str, str]] = field(default_factory=list)  # line, reason, raw
+
+
+def load_report(store: Store, path: Path, display: str, outcome: ImportOutcome) -> None:
+    """Import one report file into the store, adding its counts and rejections to `outcome`."""
+    try:
+        report, table = open_report(path)
+    except UnrecognisedReport as exc:
+        _reject_file(store, path, display, str(exc), outcome)
+        return
+    writer = _Writer(store, report, display, _table_columns(store, report.table))
+    indexes = _column_indexes(report, table)
+    shape = _Shaper(report, table)
+    seen: set[bytes] = set()
+    repeats: dict[bytes, int] = {}
+    batch = _Batch()
+    width = len(table.header)
+    try:
+        for line, fields in iter_rows(table):
+            if isinstance(fields, str):
+                batch.rejected.append((line, fields, ""))
+                continue
+            try:
+                if len(fields) > width and any(cell.strip() for cell in fields[width:]):
+                    raise ValueError(f"{len(fields)} fields where the header has {width}")
+                values = _parse_fields(indexes, fields)
+                shape(values)
+            except ValueError as exc:
+                batch.rejected.append((line, str(exc), raw_text(fields, table.delimiter)))
+            else:
+                content = digest(values.values())
+                natural = digest(values[k] for k in report.key) if report.key else content
+                if natural in seen:
+                    occurrence = repeats.get(natural, 0) + 1
+                    repeats[natural] = occurrence
+                else:
+                    seen.add(natural)
+                    occurrence = 0
+                values["row_key"] = occurrence_key(natural, occurrence)
+                values["content_hash"] = content
+                batch.rows.append(_Row(line, values))
+            if len(batch.rows) + len(batch.rejected) >= BATCH_ROWS:
+                writer.submit(batch, outcome)
+                batch = _Batch()
+        writer.submit(batch, outcome)
+    finally:
+        writer.finish()
+
+
+def _reject_file(store: Store, path: Path, display: str, reason: str, outcome: ImportOutcome) -> None:
+    raw = path.read_bytes()
+    with store.write() as conn:
+        quarantine(conn, store, "report_file", display, 1, reason, raw)
+    outcome.rejected.append(Rejection(display, 1, reason))
+
+
+def _table_columns(store: Store, table: str) -> set[str]:
+    return {row["name"] for row in store.rows(f"PRAGMA table_info({table})")}
+
+
+# (store field, position in the row or -1, parser or None for text, required, header as written)
+_Index = tuple[str, int, Callable[[str], Any] | None, bool, str]
+
+
+def _column_indexes(report: specs.ReportType, table: Table) -> list[_Index]:
+    """Where each column is in this file, and its header as the file spells it (for messages)."""
+    position: dict[str, int] = {}
+    for index, name in enumerate(table.header):
+        position.setdefault(name, index)
+    found = []
+    for column in report.columns:
+        index = next((position[h] for h in column.headers if h in position), -1)
+        label = table.labels[index] if index >= 0 else column.headers[0]
+        parse = None if column.parse is specs.text else column.parse
+        found.append((column.field, index, parse, column.required, label))
+    return found
+
+
+def _parse_fields(indexes: list[_Index], fields: list[str]) -> dict[str, Any]:
+    """The row's values by store field; ValueError names the field as the file's header does."""
+    values: dict[str, Any] = {}
+    count = len(fields)
+    for name, index, parse, required, label in indexes:
+        raw = fields[index].strip() if 0 <= index < count else ""
+        if not raw:
+            if required:
+                raise ValueError(f"field '{label}': required value is empty")
+            values[name] = None
+        elif parse is None:
+            values[name] = raw
+        else:
+            try:
+                values[name] = parse(raw)
+            except ValueError as exc:
+                raise ValueError(f"field '{label}': {exc}") from None
+    return values
+
+
+class _Shaper:
+    """Per-type touches that need the file's context (settlement carry-forward, preamble currency)."""
+
+    def __init__(self, report: specs.ReportType, table: Table) -> None:
+        self.report = report
+        self.settlements: dict[str, dict[str, Any]] = {}
+        self.currency = _preamble_currency(table.preamble)
+
+    def __call__(self, values: dict[str, Any]) -> None:
+        if self.report is specs.SETTLEMENT:
+            # Settlement-level columns are filled only on a settlement's first (summary) row.
+            known = self.settlements.setdefault(values["settlement_id"], {})
+            for name in ("settlement_start", "settlement_end", "deposit_date", "currency"):
+                if values[name] is None:
+                    values[name] = known.get(name)
+                else:
+                    known[name] = values[name]
+        elif self.report is specs.DATE_RANGE:
+            market = marketplaces.from_site(values["marketplace"])
+            values["currency"] = self.currency or marketplaces.default_currency(market)
+
+
+def _preamble_currency(preamble: list[str]) -> str | None:
+    for text in preamble:
+        words = text.replace('"', " ").split()
+        if "amounts" in (w.lower() for w in words) and "in" in words:
+            after = words[words.index("in") + 1].rstrip(",.")
+            if len(after) == 3 and after.isalpha():
+                return after.upper()
+    return None
+
+
+class _Writer:
+    """Builds the upsert for one report type and writes batches in single transactions."""
+
+    def __init__(self, store: Store, report: specs.ReportType, display: str, table_columns: set[str]) -> None:
+        self.store = store
+        self.report = report
+        self.display = display
+        fields = [c.field for c in report.columns if c.field in table_columns]
+        self.fields = fields + list(_META)
+        if report.table in ("ledger_summary", "transactions"):
+            self.fields.append("fields")
+        if report.table == "transactions":
+            self.fields.append("currency")
+        names = ", ".join(self.fields)
+        marks = ", ".join("?" for _ in self.fields)
+        if report.key:
+            updates = ", ".join(f"{f} = excluded.{f}" for f in self.fields if f != "row_key")
+            self.sql = (f"INSERT INTO {report.table} ({names}) VALUES ({marks}) ON CONFLICT(row_key) "
+                        f"DO UPDATE SET {updates} WHERE {report.table}.content_hash != excluded.content_hash")
+        else:
+            self.sql = f"INSERT OR IGNORE INTO {report.table} ({names}) VALUES ({marks})"
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deskterm-writer")
+        self.pending: list[Future[None]] = []
+        self.before: list[Callable[[sqlite3.Connection, list[dict[str, Any]]], None]] = []
+        self.after: list[Callable[[sqlite3.Connection, list[dict[str, Any]]], None]] = []
+        if report is specs.ORDERS:
+            self.before.append(_upsert_orders)
+        elif report is specs.INBOUND:
+            self.before.append(_upsert_shipments)
+        elif report is specs.SETTLEMENT:
+            self.after.append(_settlement_refunds)
+        elif report is specs.DATE_RANGE:
+            self.after.append(_date_range_refunds)
+
+    def submit(self, batch: _Batch, outcome: ImportOutcome) -> None:
+        """Write the batch on the writer thread while the caller parses the next one.
+
+        SQLite releases the GIL while it works, so parsing and writing overlap on two cores.
+        At most two batches wait, which bounds memory.
+        """
+        while len(self.pending) >= 2:
+            self.pending.pop(0).result()
+        self.pending.append(self.pool.submit(self.flush, batch, outcome))
+
+    def finish(self) -> None:
+        try:
+            for future in self.pending:
+                future.result()
+        finally:
+            self.pool.shutdown()
+
+    def flush(self, batch: _Batch, outcome: ImportOutcome) -> None:
+        if not batch.rows and not batch.rejected:
+            return
+        now = self.store.now()
+        values = [row.values for row in batch.rows]
+        for row in batch.rows:
+            row.values["source_file"] = self.display
+            row.values["source_line"] = row.line
+            row.values["imported_at"] = now
+            if "fields" in self.fields:
+                row.values["fields"] = json.dumps(
+                    {k: v for k, v in row.values.items() if k not in _META and k != "fields"}, default=str
+                )
+        pick = operator.itemgetter(*self.fields)
+        params = [pick(v) for v in values]
+        with self.store.write() as conn:
+            for hook in self.before:
+                hook(conn, values)
+            start = conn.total_changes
+            conn.executemany(self.sql, params)
+            changed = conn.total_changes - start
+            for hook in self.after:
+                hook(conn, values)
+            for line, reason, raw in batch.rejected:
+                quarantine(conn, self.store, "report", self.display, line, reason, raw.encode("utf-8"))
+        kind = self.report.count_as
+        outcome.imported[kind] += changed
+        outcome.duplicates[kind] += len(params) - changed
+        outcome.rejected.extend(Rejection(self.display, line, reason) for line, reason, _ in batch.rejected)
+
+
+_ORDER_FIELDS = ("order_id", "marketplace", "sales_channel", "merchant_order_id", "purchase_date", "last_updated",
+                 "status", "fulfillment_channel", "currency", "ship_city", "ship_state", "ship_country")
+
+
+def _upsert_orders(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:
+    """One order header per order id; a later `last-updated-date` wins."""
+    params = []
+    for row in rows:
+        header = dict(row, status=row["order_status"], marketplace=marketplaces.from_site(row["sales_channel"]))
+        params.append(tuple(header.get(f) for f in _ORDER_FIELDS))
+    names = ", ".join(_ORDER_FIELDS)
+    updates = ", ".join(f"{f} = excluded.{f}" for f in _ORDER_FIELDS[1:])
+    conn.executemany(
+        f"INSERT INTO orders ({names}) VALUES ({', '.join('?' for _ in _ORDER_FIELDS)}) "
+        f"ON CONFLICT(order_id) DO UPDATE SET {updates} "
+        "WHERE orders.last_updated IS NULL OR excluded.last_updated >= orders.last_updated",
+        params,
+    )
+
+
+def _upsert_shipments(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:
+    conn.executemany(
+        "INSERT INTO inbound_shipments (shipment_id, name, status, delivered_date) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT(shipment_id) DO UPDATE SET name = coalesce(excluded.name, name), "
+        "status = coalesce(excluded.status, status), delivered_date = coalesce(excluded.delivered_date, delivered_date)",
+        [(r["shipment_id"], r["shipment_name"], r["status"], r["delivered_date"]) for r in rows],
+    )
+
+
+def _insert_refunds(conn: sqlite3.Connection, refunds: list[tuple[Any, ...]]) -> None:
+    """A refund is keyed by order, SKU and posting day, so both finance reports agree on one row."""
+    conn.executemany(
+        "INSERT OR IGNORE INTO refunds (refund_key, order_id, sku, marketplace, refund_date, quantity, amount, "
+        "currency, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(digest((r[0], r[1], r[3])),) + r for r in refunds],
+    )
+
+
+def _settlement_refunds(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:
+    refunds = []
+    for r in rows:
+        if (str(r["transaction_type"]).lower() == "refund" and r["order_id"] and r["posted_at"]
+                and r["amount_type"] == "ItemPrice" and r["amount_description"] == "Principal"):
+            market = marketplaces.from_site(r["marketplace_name"])
+            refunds.append((r["order_id"], r["sku"], market, r["posted_at"][:10], r["quantity"],
+                            r["amount"], r["currency"], "settlement"))
+    _insert_refunds(conn, refunds)
+
+
+def _date_range_refunds(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:
+    refunds = []
+    for r in rows:
+        if str(r["type"]).lower() in _REFUND_TYPES and r["order_id"]:
+            market = marketplaces.from_site(r["marketplace"])
+            refunds.append((r["order_id"], r["sku"], market, r["posted_at"][:10], r["quantity"],
+                            r["product_sales"], r["currency"], "date_range"))
+    _insert_refunds(conn, refunds)

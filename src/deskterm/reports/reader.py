@@ -1,0 +1,130 @@
+"""Turn a report file's bytes into numbered rows, whatever Amazon or a spreadsheet did to it.
+
+Handles tab, comma or semicolon separation; UTF-8 with or without BOM, falling back to
+ISO-8859-1 line by line; CRLF or LF; gzip; preamble lines before the header (the Date Range
+CSV). Line numbers are physical 1-based lines of the file, so `file:line` points a user at
+the right place even after a preamble or a quoted field that spans lines.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+HEADER_SCAN_LINES = 40
+_DELIMITERS = ("\t", ",", ";")
+
+csv.field_size_limit(16 * 1024 * 1024)
+
+
+def normalize_header(name: str) -> str:
+    """`Date and Time`, `date_and_time` and ` "date-and-time"` all become `date-and-time`."""
+    text = name.strip().strip("\ufeff").strip().strip('"').strip().lower()
+    return "-".join(text.replace("_", " ").replace("-", " ").split())
+
+
+def decode_line(raw: bytes) -> str:
+    """UTF-8 when it is, else ISO-8859-1 (every byte decodes): nothing is ever lost."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("iso-8859-1")
+    return text.replace("\x00", "\ufffd")
+
+
+_LONE_CR = re.compile(rb"(?<=\r)(?!\n)")
+
+
+def physical_lines(handle: BinaryIO) -> Iterator[bytes]:
+    """Lines ended by LF, CRLF or a lone CR (old Mac exports), as universal newlines would."""
+    for raw in handle:
+        if b"\r" in raw[:-2]:
+            yield from (part for part in _LONE_CR.split(raw) if part)
+        else:
+            yield raw
+
+
+def open_binary(path: Path) -> BinaryIO:
+    """Open a report, transparently un-gzipping an SP-API style `.gz` document."""
+    handle = open(path, "rb")
+    if handle.peek(2)[:2] == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=handle)  # type: ignore[return-value]
+    return handle
+
+
+@dataclass
+class Table:
+    """A report file opened past its header: the preamble, the header and a row iterator."""
+
+    path: Path
+    header_line: int
+    header: list[str]
+    delimiter: str
+    labels: list[str]                  # the header cells as the file writes them, for messages
+    preamble: list[str] = field(default_factory=list)
+
+
+def read_head(path: Path) -> list[tuple[int, str]]:
+    """The first lines of a file, decoded, for type detection."""
+    lines: list[tuple[int, str]] = []
+    with open_binary(path) as handle:
+        for number, raw in enumerate(physical_lines(handle), start=1):
+            if number == 1:
+                raw = raw.removeprefix(b"\xef\xbb\xbf")
+            lines.append((number, decode_line(raw).rstrip("\r\n")))
+            if number >= HEADER_SCAN_LINES:
+                break
+    return lines
+
+
+def split_line(text: str, delimiter: str) -> list[str]:
+    return next(csv.reader([text], delimiter=delimiter), [])
+
+
+def candidate_headers(lines: list[tuple[int, str]]) -> Iterator[tuple[int, str, list[str]]]:
+    """Every (line number, delimiter, cells) a header could be, in file order."""
+    for number, text in lines:
+        for delimiter in _DELIMITERS:
+            if delimiter in text:
+                cells = split_line(text, delimiter)
+                if len(cells) >= 2:
+                    yield number, delimiter, cells
+
+
+def iter_rows(table: Table) -> Iterator[tuple[int, list[str] | str]]:
+    """(first physical line, fields) for every data row after the header; blank lines skipped.
+
+    A row the csv module cannot split comes as (line, reason) instead of fields.
+    """
+    with open_binary(table.path) as handle:
+        lines = physical_lines(handle)
+        for _ in range(table.header_line):
+            next(lines, None)
+        reader = csv.reader((decode_line(raw) for raw in lines), delimiter=table.delimiter, strict=False)
+        previous = 0
+        while True:
+            try:
+                fields = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                start, previous = previous + 1, reader.line_num
+                yield table.header_line + start, f"cannot split the row: {exc}"
+                continue
+            start, previous = previous + 1, reader.line_num
+            if not fields or all(not cell.strip() for cell in fields):
+                continue
+            yield table.header_line + start, fields
+
+
+def raw_text(fields: list[str], delimiter: str) -> str:
+    """A row as the user wrote it (near enough) for the quarantine."""
+    out = io.StringIO()
+    csv.writer(out, delimiter=delimiter, lineterminator="").writerow(fields)
+    return out.getvalue()

@@ -1,0 +1,340 @@
+"""The store's schema, created and migrated forward by code.
+
+`PRAGMA user_version` holds the number of migrations applied. A migration is appended, never
+edited: a workspace made by any earlier deskterm migrates forward on open.
+
+Row keys: report rows carry `row_key`, a 16-byte digest of their natural key plus the row's
+occurrence number among rows with the same key in one file (Amazon's ledger legitimately
+repeats identical rows), and `content_hash`, so re-importing changes nothing and an updated
+row (an order that shipped since) replaces its older self.
+"""
+
+from __future__ import annotations
+
+_REPORT_ROW = """
+    row_key BLOB NOT NULL UNIQUE,
+    content_hash BLOB NOT NULL,
+    source_file TEXT NOT NULL,
+    source_line INTEGER NOT NULL,
+    imported_at TEXT NOT NULL"""
+
+V1 = f"""
+CREATE TABLE channels (
+    name TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE sync_state (
+    channel TEXT NOT NULL REFERENCES channels(name),
+    scope TEXT NOT NULL,              -- e.g. an IMAP mailbox or an API resource
+    cursor TEXT,                      -- opaque resume point (UID, NextToken, timestamp)
+    uidvalidity INTEGER,
+    last_attempt TEXT,
+    last_success TEXT,
+    last_error TEXT,
+    PRIMARY KEY (channel, scope)
+);
+CREATE TABLE customers (
+    id INTEGER PRIMARY KEY,
+    channel TEXT NOT NULL,
+    address TEXT NOT NULL,            -- e-mail, relay alias or the channel's buyer id
+    name TEXT,
+    marketplace TEXT,
+    UNIQUE (channel, address)
+);
+CREATE TABLE orders (
+    order_id TEXT PRIMARY KEY,
+    channel TEXT NOT NULL DEFAULT 'amazon',
+    marketplace TEXT,
+    sales_channel TEXT,
+    merchant_order_id TEXT,
+    purchase_date TEXT,
+    last_updated TEXT,
+    status TEXT,
+    fulfillment_channel TEXT,         -- Amazon (FBA) / Merchant
+    currency TEXT,
+    ship_city TEXT,
+    ship_state TEXT,
+    ship_country TEXT,
+    delivered_at TEXT,
+    customer_id INTEGER REFERENCES customers(id),
+    content_hash BLOB
+);
+CREATE TABLE order_lines ({_REPORT_ROW},
+    id INTEGER PRIMARY KEY,
+    order_id TEXT NOT NULL REFERENCES orders(order_id),
+    sku TEXT,
+    asin TEXT,
+    product_name TEXT,
+    item_status TEXT,
+    quantity INTEGER,
+    currency TEXT,
+    item_price TEXT,                  -- decimals are kept as exact text
+    item_tax TEXT,
+    shipping_price TEXT
+);
+CREATE INDEX order_lines_order ON order_lines(order_id);
+CREATE INDEX order_lines_sku ON order_lines(sku);
+CREATE TABLE returns ({_REPORT_ROW},
+    id INTEGER PRIMARY KEY,
+    return_date TEXT,
+    order_id TEXT,
+    sku TEXT, asin TEXT, fnsku TEXT, product_name TEXT,
+    quantity INTEGER,
+    fulfillment_center TEXT,
+    disposition TEXT,
+    reason TEXT,
+    status TEXT,
+    license_plate_number TEXT,
+    customer_comments TEXT
+);
+CREATE INDEX returns_order ON returns(order_id);
+CREATE TABLE refunds (
+    id INTEGER PRIMARY KEY,
+    refund_key BLOB NOT NULL UNIQUE,  -- order + sku + posting day: settlement and date-range agree
+    order_id TEXT NOT NULL,
+    sku TEXT,
+    marketplace TEXT,
+    refund_date TEXT NOT NULL,
+    quantity INTEGER,
+    amount TEXT,
+    currency TEXT,
+    source TEXT NOT NULL
+);
+CREATE INDEX refunds_order ON refunds(order_id);
+CREATE TABLE reimbursements ({_REPORT_ROW},
+    id INTEGER PRIMARY KEY,
+    approval_date TEXT,
+    reimbursement_id TEXT,
+    case_id TEXT,
+    order_id TEXT,
+    reason TEXT,
+    sku TEXT, fnsku TEXT, asin TEXT, product_name TEXT,
+    condition TEXT,
+    currency TEXT,
+    amount_per_unit TEXT,
+    amount_total TEXT,
+    quantity_cash INTEGER,
+    quantity_inventory INTEGER,
+    quantity_total INTEGER,
+    original_reimbursement_id TEXT,
+    original_reimbursement_type TEXT
+);
+CREATE INDEX reimbursements_fnsku ON reimbursements(fnsku);
+CREATE TABLE ledger_events ({_REPORT_ROW},
+    id INTEGER PRIMARY KEY,
+    event_date TEXT,
+    event_time TEXT,
+    fnsku TEXT, asin TEXT, msku TEXT, title TEXT,
+    event_type TEXT,
+    reference_id TEXT,
+    quantity INTEGER,
+    fulfillment_center TEXT,
+    disposition TEXT,
+    reason TEXT,
+    country TEXT,
+    reconciled_quantity INTEGER,
+    unreconciled_quantity INTEGER
+);
+CREATE INDEX ledger_events_fnsku ON ledger_events(fnsku, event_date);
+CREATE TABLE ledger_summary ({_REPORT_ROW},
+    id INTEGER PRIMARY KEY,
+    summary_date TEXT,
+    fnsku TEXT, msku TEXT, disposition TEXT, location TEXT,
+    fields TEXT NOT NULL               -- the whole row as JSON, kept for reference
+);
+CREATE TABLE settlement_lines ({_REPORT_ROW},
+    id INTEGER PRIMARY KEY,
+    settlement_id TEXT,
+    settlement_start TEXT, settlement_end TEXT, deposit_date TEXT,
+    currency TEXT,
+    transaction_type TEXT,
+    order_id TEXT,
+    adjustment_id TEXT,
+    shipment_id TEXT,
+    marketplace_name TEXT,
+    amount_type TEXT,
+    amount_description TEXT,
+    amount TEXT,
+    posted_at TEXT,
+    sku TEXT,
+    quantity INTEGER
+);
+CREATE TABLE transactions ({_REPORT_ROW},
+    id INTEGER PRIMARY KEY,
+    posted_at TEXT,
+    settlement_id TEXT,
+    type TEXT,
+    order_id TEXT,
+    sku TEXT,
+    description TEXT,
+    quantity INTEGER,
+    marketplace TEXT,
+    fulfillment TEXT,
+    currency TEXT,
+    product_sales TEXT,
+    total TEXT,
+    fields TEXT NOT NULL
+);
+CREATE TABLE inbound_shipments (
+    shipment_id TEXT PRIMARY KEY,
+    name TEXT,
+    status TEXT,
+    delivered_date TEXT
+);
+CREATE TABLE inbound_lines ({_REPORT_ROW},
+    id INTEGER PRIMARY KEY,
+    shipment_id TEXT NOT NULL REFERENCES inbound_shipments(shipment_id),
+    sku TEXT, fnsku TEXT,
+    quantity_shipped INTEGER,
+    quantity_received INTEGER
+);
+CREATE TABLE removal_orders ({_REPORT_ROW},
+    id INTEGER PRIMARY KEY,
+    request_date TEXT,
+    order_id TEXT,
+    order_type TEXT,
+    order_status TEXT,
+    last_updated TEXT,
+    sku TEXT, fnsku TEXT, disposition TEXT,
+    requested_quantity INTEGER,
+    cancelled_quantity INTEGER,
+    disposed_quantity INTEGER,
+    shipped_quantity INTEGER,
+    in_process_quantity INTEGER,
+    removal_fee TEXT,
+    currency TEXT
+);
+CREATE TABLE removal_shipments ({_REPORT_ROW},
+    id INTEGER PRIMARY KEY,
+    request_date TEXT,
+    order_id TEXT,
+    shipment_date TEXT,
+    sku TEXT, fnsku TEXT, disposition TEXT,
+    shipped_quantity INTEGER,
+    carrier TEXT,
+    tracking_number TEXT,
+    removal_order_type TEXT
+);
+CREATE TABLE sourcing_costs ({_REPORT_ROW},
+    id INTEGER PRIMARY KEY,
+    sku TEXT NOT NULL,
+    unit_cost TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    marketplace TEXT,
+    effective_date TEXT
+);
+CREATE TABLE tickets (
+    id INTEGER PRIMARY KEY,
+    channel TEXT NOT NULL,
+    customer_id INTEGER REFERENCES customers(id),
+    order_id TEXT,
+    marketplace TEXT,
+    subject TEXT,
+    status TEXT NOT NULL DEFAULT 'open',   -- open, pending, closed, nrn
+    assignee TEXT,
+    tags TEXT NOT NULL DEFAULT '[]',
+    created_at TEXT NOT NULL,
+    last_inbound_at TEXT,
+    last_outbound_at TEXT,
+    last_message_at TEXT
+);
+CREATE INDEX tickets_thread ON tickets(channel, customer_id, order_id);
+CREATE TABLE messages (
+    id INTEGER PRIMARY KEY,
+    message_id TEXT NOT NULL UNIQUE,       -- RFC Message-ID, or the channel's own id
+    ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+    channel TEXT NOT NULL,
+    kind TEXT NOT NULL,                    -- buyer_message, a_to_z, chargeback, return_request, ...
+    direction TEXT NOT NULL CHECK (direction IN ('inbound', 'outbound')),
+    sender TEXT,
+    sender_name TEXT,
+    recipients TEXT,
+    subject TEXT,
+    sent_at TEXT,
+    body TEXT,                             -- the sender's own words (Amazon's relay wrapper removed)
+    wrapper TEXT,                          -- the relay's wrapper text, kept apart
+    order_id TEXT,
+    marketplace TEXT,
+    in_reply_to TEXT,
+    refs TEXT,
+    source TEXT NOT NULL,
+    content_hash BLOB NOT NULL
+);
+CREATE INDEX messages_ticket ON messages(ticket_id, sent_at);
+CREATE INDEX messages_order ON messages(order_id);
+CREATE TABLE attachments (
+    sha256 TEXT PRIMARY KEY,              -- file at attachments/<sha[:2]>/<sha>, mode 0600
+    size INTEGER NOT NULL,
+    content_type TEXT
+);
+CREATE TABLE message_attachments (
+    message_id INTEGER NOT NULL REFERENCES messages(id),
+    position INTEGER NOT NULL,
+    sha256 TEXT NOT NULL REFERENCES attachments(sha256),
+    filename TEXT NOT NULL,               -- sanitized display text only, never a path
+    PRIMARY KEY (message_id, position)
+);
+CREATE TABLE send_queue (
+    id INTEGER PRIMARY KEY,
+    ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+    channel TEXT NOT NULL,
+    message_id TEXT NOT NULL UNIQUE,      -- chosen before sending, so a retry cannot duplicate
+    state TEXT NOT NULL DEFAULT 'queued',  -- queued, sending, sent, failed, needs_attention
+    body TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    sent_at TEXT
+);
+CREATE TABLE index_outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_rowid INTEGER NOT NULL,
+    op TEXT NOT NULL DEFAULT 'upsert'      -- upsert or delete
+);
+CREATE TABLE claims (
+    claim_id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL,
+    marketplace TEXT,
+    order_id TEXT, shipment_id TEXT, sku TEXT, fnsku TEXT, asin TEXT,
+    quantity INTEGER,
+    unit_value TEXT,
+    amount TEXT,
+    currency TEXT,
+    event_date TEXT,
+    window_opens TEXT,
+    deadline TEXT,
+    reasons TEXT NOT NULL DEFAULT '[]',
+    ticket_ids TEXT NOT NULL DEFAULT '[]',
+    detected_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE audit_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    object TEXT,
+    detail TEXT                            -- never PII: ids and counts only
+);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TABLE quarantine (
+    id INTEGER PRIMARY KEY,
+    quarantine_key BLOB NOT NULL UNIQUE,  -- source + line + raw digest: re-imports add nothing
+    kind TEXT NOT NULL,                   -- report, report_file, mail
+    source TEXT NOT NULL,
+    line INTEGER,
+    reason TEXT NOT NULL,
+    raw BLOB NOT NULL,
+    created_at TEXT NOT NULL
+);
+"""
+
+# Append new migrations; never edit one that has shipped.
+MIGRATIONS: list[str] = [V1]
+
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,1 @@
+"""One connector per channel, and the sync daemon."""

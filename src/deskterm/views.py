@@ -1,0 +1,97 @@
+"""Read-side queries shared by the CLI and (later) the TUI: status, a ticket with its context."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from deskterm.config import Config
+from deskterm.store import Store
+
+STATUS_COUNTS = {
+    "orders": "SELECT count(*) FROM orders",
+    "order_lines": "SELECT count(*) FROM order_lines",
+    "returns": "SELECT count(*) FROM returns",
+    "refunds": "SELECT count(*) FROM refunds",
+    "reimbursements": "SELECT count(*) FROM reimbursements",
+    "ledger": "SELECT count(*) FROM ledger_events",
+    "inbound_lines": "SELECT count(*) FROM inbound_lines",
+    "removals": "SELECT (SELECT count(*) FROM removal_orders) + (SELECT count(*) FROM removal_shipments)",
+    "messages": "SELECT count(*) FROM messages",
+    "tickets": "SELECT count(*) FROM tickets",
+    "attachments": "SELECT count(*) FROM attachments",
+}
+
+
+def status(store: Store, config: Config, indexed: int = 0) -> dict[str, Any]:
+    """The workspace at a glance, in the shape DESIGN.md fixes for `status --json`."""
+    channels: dict[str, dict[str, Any]] = {name: {"last_success": None, "last_error": None} for name in config.channels}
+    for row in store.rows(
+        "SELECT channel, max(last_success) AS ok, "
+        "(SELECT last_error FROM sync_state s2 WHERE s2.channel = s.channel ORDER BY last_attempt DESC LIMIT 1) AS err "
+        "FROM sync_state s GROUP BY channel"
+    ):
+        channels[row["channel"]] = {"last_success": row["ok"], "last_error": row["err"]}
+    return {
+        "counts": {kind: store.scalar(sql) for kind, sql in STATUS_COUNTS.items()},
+        "claims": {row["status"]: row["n"] for row in store.rows(
+            "SELECT status, count(*) AS n FROM claims GROUP BY status ORDER BY status")},
+        "quarantined": store.scalar("SELECT count(*) FROM quarantine"),
+        "outbound_queued": store.scalar("SELECT count(*) FROM send_queue WHERE state IN ('queued', 'sending')"),
+        "indexed": indexed,
+        "channels": channels,
+    }
+
+
+def _dicts(rows: list[Any], drop: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    return [{k: row[k] for k in row.keys() if k not in drop} for row in rows]
+
+
+_REPORT_META = ("row_key", "content_hash", "imported_at")
+
+
+def ticket_view(store: Store, ticket_id: int) -> dict[str, Any] | None:
+    """A ticket with its conversation and its order context, for `show` and the TUI."""
+    ticket = store.row(
+        "SELECT t.*, c.address AS customer_address, c.name AS customer_name FROM tickets t "
+        "LEFT JOIN customers c ON c.id = t.customer_id WHERE t.id = ?", (ticket_id,))
+    if ticket is None:
+        return None
+    messages = []
+    for row in store.rows(
+        "SELECT id, message_id, direction, kind, channel, sender, sender_name, recipients, subject, sent_at, body,"
+        " order_id, marketplace FROM messages WHERE ticket_id = ? ORDER BY sent_at, id", (ticket_id,)):
+        message = {k: row[k] for k in row.keys() if k != "id"}
+        message["attachments"] = _dicts(store.rows(
+            "SELECT ma.filename, ma.sha256, a.size, a.content_type FROM message_attachments ma "
+            "JOIN attachments a ON a.sha256 = ma.sha256 WHERE ma.message_id = ? ORDER BY position", (row["id"],)))
+        messages.append(message)
+    order_ids = sorted({ticket["order_id"], *(m["order_id"] for m in messages)} - {None})
+    marks = ", ".join("?" for _ in order_ids)
+    orders = []
+    for row in store.rows(f"SELECT * FROM orders WHERE order_id IN ({marks}) ORDER BY purchase_date", order_ids):
+        order = {k: row[k] for k in row.keys() if k != "content_hash"}
+        order["lines"] = _dicts(store.rows(
+            "SELECT sku, asin, product_name, item_status, quantity, currency, item_price FROM order_lines "
+            "WHERE order_id = ? ORDER BY id", (row["order_id"],)))
+        orders.append(order)
+    ticket_dict = {k: ticket[k] for k in ticket.keys()}
+    ticket_dict["tags"] = json.loads(ticket_dict["tags"] or "[]")
+    claims = []
+    for row in store.rows(f"SELECT * FROM claims WHERE order_id IN ({marks}) OR ticket_ids LIKE ? ORDER BY deadline",
+                          [*order_ids, f"%{ticket_id}%"]):
+        claim = {k: row[k] for k in row.keys()}
+        claim["reasons"] = json.loads(claim["reasons"])
+        claim["ticket_ids"] = json.loads(claim["ticket_ids"])
+        if claim["order_id"] in order_ids or ticket_id in claim["ticket_ids"]:
+            claims.append(claim)
+    return {
+        "ticket": ticket_dict,
+        "messages": messages,
+        "orders": orders,
+        "returns": _dicts(store.rows(
+            f"SELECT * FROM returns WHERE order_id IN ({marks}) ORDER BY return_date", order_ids), _REPORT_META),
+        "refunds": _dicts(store.rows(
+            f"SELECT * FROM refunds WHERE order_id IN ({marks}) ORDER BY refund_date", order_ids), ("refund_key",)),
+        "claims": claims,
+    }
