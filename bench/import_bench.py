@@ -15,7 +15,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from email.message import EmailMessage
 from email.utils import format_datetime
 import datetime as dt
 from pathlib import Path
@@ -45,27 +44,25 @@ def write_ledger(path: Path, rows: int, rng: random.Random) -> None:
 
 
 def write_mbox(path: Path, count: int, rng: random.Random) -> None:
+    """Amazon relay conversations: two buyer messages then a seller reply, repeated."""
     start = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
     with open(path, "wb") as out:
         for i in range(count):
-            message = EmailMessage()
             alias = f"buyer{i % 20000:05d}@marketplace.amazon.com"
             order = f"114-{rng.randrange(10**7):07d}-{rng.randrange(10**7):07d}"
             if i % 3 == 2:
-                message["From"] = "Support <support@alpinekitchen.example>"
-                message["To"] = alias
-                message["In-Reply-To"] = f"<m{i - 1}@bench>"
+                people = f"From: Support <support@alpinekitchen.example>\nTo: {alias}\nIn-Reply-To: <m{i - 1}@bench>\n"
             else:
-                message["From"] = f'"Buyer {i} - Amazon Marketplace" <{alias}>'
-                message["To"] = "support@alpinekitchen.example"
-            message["Subject"] = f"Inquiry from Amazon customer Buyer (Order: {order})"
-            message["Message-ID"] = f"<m{i}@bench>"
-            message["Date"] = format_datetime(start + dt.timedelta(minutes=i))
-            message.set_content("------------- Begin message -------------\n\n"
-                                f"Hello, my order {order} has not arrived yet. Where is it? " * 3
-                                + "\n\n------------- End message -------------\n\nFor Your Information: ...\n")
-            out.write(b"From MAILER-DAEMON Thu Jan  1 00:00:00 2026\n" + bytes(message).replace(b"\nFrom ", b"\n>From ")
-                      + b"\n")
+                people = f'From: "Buyer {i} - Amazon Marketplace" <{alias}>\nTo: support@alpinekitchen.example\n'
+            words = f"Hello, my order {order} has not arrived yet. Where is it? " * 3
+            message = (
+                f"{people}Subject: Inquiry from Amazon customer Buyer (Order: {order})\n"
+                f"Message-ID: <m{i}@bench>\nDate: {format_datetime(start + dt.timedelta(minutes=i))}\n"
+                "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n"
+                f"------------- Begin message -------------\n\n{words}\n\n------------- End message -------------\n\n"
+                "For Your Information: To help arbitrate disputes we retain all messages for two years.\n"
+            )
+            out.write(b"From MAILER-DAEMON Thu Jan  1 00:00:00 2026\n" + message.encode() + b"\n")
 
 
 def timed_import(home: Path, path: Path) -> tuple[float, float]:

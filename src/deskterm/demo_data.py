@@ -30,7 +30,13 @@ Planted reimbursement opportunities (relative to `now`; claim rules as in DESIGN
 
 Every other lost/damaged ledger row is reconciled (or reimbursed), every other refund has a return
 row, every other CARRIER_DAMAGED/DAMAGED return is reimbursed, and every other reimbursement pays
-well above cost, so the planted items are the only claims.
+well above cost, so the planted items are the only claims. (UK refunds appear in no finance file:
+the US settlement is USD only and the date range file is the EUR account's.)
+
+Mail: ~600 conversations (~1,700+ messages) in EN/DE/IT/FR/ES across the Amazon relay, Amazon
+notices, Shopify, TikTok Shop and plain e-mail, ~60 of them new and unanswered; three carry
+strings a terminal UI must render inertly (Rich markup in a subject, an OSC escape in a body, an
+attachment named `../../evil.pdf`).
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ import pathlib
 import random
 import string
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from email import policy
@@ -66,6 +73,7 @@ LOW_ALNUM = string.ascii_lowercase + string.digits
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MAIL_POLICY = policy.compat32.clone(linesep="\n")
+MAIL_OUT_POLICY = MAIL_POLICY.clone(max_line_length=998)   # headers fold only where _words folds them
 
 # ----------------------------------------------------------------------------- data tables
 
@@ -479,7 +487,7 @@ def _between(rng: random.Random, start: dt.datetime, end: dt.datetime) -> dt.dat
     return start + dt.timedelta(seconds=rng.randrange(max(1, int((end - start).total_seconds()))))
 
 
-def _pick(rng: random.Random, items: list, pred) -> object:
+def _pick(rng: random.Random, items: list[Line], pred: Callable[[Line], bool]) -> Line:
     """Pick one item satisfying pred; the tables are sized so that there always is one."""
     candidates = [item for item in items if pred(item)]
     if not candidates:
@@ -673,7 +681,7 @@ def _make_ledger(rng: random.Random, w: World) -> None:
                 left -= chunk * repeats
                 at = min(at + dt.timedelta(seconds=rng.randrange(600, 20000)), now - HOUR)
     for r in w.removals:
-        when, oid, rtype, status, sku, disp, req, canc, disposed, shipped, inproc, mkt = r
+        when, oid, _type, _status, sku, disp, _req, _cancelled, disposed, shipped, _in_process, mkt = r
         if shipped:
             _led(w, when + 3 * DAY, sku, "VendorReturns", oid, -shipped, mkt.fcs[0], mkt.country, disp.upper())
         if disposed:
@@ -815,6 +823,7 @@ def _timeline(rng: random.Random, conv: Conv, start: dt.datetime, n_buyer: int, 
 
 
 def _make_conversations(rng: random.Random, w: World) -> None:
+    """Support conversations over the 120 days; relay ones hang off real orders of their marketplace."""
     now = w.now
     codes = list(MARKETS)
     mweights = [MARKETS[c].weight for c in codes]
@@ -861,13 +870,16 @@ def _make_conversations(rng: random.Random, w: World) -> None:
         conv.msgs.append((start + dt.timedelta(hours=5), "out", "", []))
         w.convs.append(conv)
 
+    # (channel, conversations, of which in the last 3 days and unanswered): ~60% relay, 5% Amazon
+    # notices, 15% Shopify, 10% TikTok, 10% plain e-mail; ~60 fill today's queue.
     plan = [("relay", 360, 36), ("notify", 30, 2), ("shopify", 90, 9), ("tiktok", 60, 6), ("plain", 60, 7)]
+    returned = {r.line.order.oid for r in w.returns}
     shop_no = 1001
     for channel, total, recent_n in plan:
         for k in range(total):
             recent = k < recent_n
             n_buyer, replied = shape(recent)
-            start = start_time(recent)
+            start = start_time(recent) if channel in ("shopify", "tiktok", "plain") else now
             if channel == "relay":
                 mkt = MARKETS[rng.choices(codes, mweights)[0]]
                 order = order_for(by_mkt[mkt.code], recent)
@@ -882,7 +894,6 @@ def _make_conversations(rng: random.Random, w: World) -> None:
                 _timeline(rng, conv, start, n_buyer, replied, now, order.lines[0].sku.short, days)
             elif channel == "notify":
                 kind = ("atoz", "chargeback", "return")[0 if k % 3 == 0 else (1 if k % 3 == 1 and k < 24 else 2)]
-                returned = {r.line.order.oid for r in w.returns}
                 us = [o for o in by_mkt["US"] if o.status == "Shipped" and (o.oid in returned) == (kind == "return")]
                 order = order_for(us, recent, 4 * DAY)
                 conv = _notification(rng, kind, order, start_time(recent, order.purchased + 4 * DAY))
@@ -908,11 +919,11 @@ def _make_conversations(rng: random.Random, w: World) -> None:
                             _template(rng, lang)[0])
                 _timeline(rng, conv, start, n_buyer, replied, now, rng.choice(SKUS).short, rng.randint(2, 9))
                 if k < 3:
-                    _make_hostile(rng, conv, k)
+                    _make_hostile(conv, k)
             w.convs.append(conv)
 
 
-def _make_hostile(rng: random.Random, conv: Conv, k: int) -> None:
+def _make_hostile(conv: Conv, k: int) -> None:
     """Strings a terminal UI must render inertly: Rich markup, an OSC escape, a path-traversal name."""
     when, _direction, text, files = conv.msgs[0]
     if k == 0:
@@ -1008,17 +1019,27 @@ def _tz_for(lang: str, when: dt.datetime) -> dt.timezone:
 
 
 def _words(text: str) -> str:
-    """RFC 2047 encoded words for non-ASCII header text (done here: the email package's folder is slow)."""
+    """RFC 2047: encode only the runs of non-ASCII words, so subjects stay greppable (and fast to fold)."""
     if text.isascii():
         return text
-    chunks, chunk = [], ""
-    for ch in text:
-        if len((chunk + ch).encode()) > 42:
+    out: list[str] = []
+    run: list[str] = []
+    for token in text.split(" ") + [""]:
+        if token and not token.isascii():
+            run.append(token)
+            continue
+        if run:     # one encoded phrase per run: spaces inside it survive decoding
+            phrase, chunks, chunk = " ".join(run), [], ""
+            for ch in phrase:
+                if len((chunk + ch).encode()) > 42:
+                    chunks.append(chunk)
+                    chunk = ""
+                chunk += ch
             chunks.append(chunk)
-            chunk = ""
-        chunk += ch
-    chunks.append(chunk)
-    return "\n ".join(f"=?utf-8?b?{base64.b64encode(c.encode()).decode()}?=" for c in chunks)
+            out.append("\n ".join(f"=?utf-8?b?{base64.b64encode(c.encode()).decode()}?=" for c in chunks))
+            run = []
+        out.append(token)
+    return " ".join(out[:-1])
 
 
 def _addr(name: str, addr: str) -> str:
@@ -1102,7 +1123,7 @@ def _render(rng: random.Random, w: World) -> list[tuple[dt.datetime, str, bytes]
                 last_in, msg = _build(ids, customer, inbox, subject, when, "mail." + MAIL_DOMAIN[conv.lang],
                                       f"{text}\n\n{conv.first}\n", files=files, in_reply_to=last_out, local_tz=_tz_for(conv.lang, when))
                 sender = conv.addr
-            out.append((when, sender, msg.as_bytes(policy=MAIL_POLICY)))
+            out.append((when, sender, msg.as_bytes(policy=MAIL_OUT_POLICY)))
     out.sort(key=lambda item: item[0])
     return out
 

@@ -25,8 +25,16 @@ def list_quarantine(store: Store) -> list[dict[str, object]]:
     return [
         {
             "id": row["id"], "kind": row["kind"], "source": row["source"], "line": row["line"],
-            "reason": row["reason"], "raw": bytes(row["raw"]).decode("utf-8", "replace"),
+            "reason": row["reason"], "raw": _as_text(bytes(row["raw"])),
             "created_at": row["created_at"],
         }
         for row in rows
     ]
+
+
+def _as_text(raw: bytes) -> str:
+    """The raw bytes as text the way the importer read them: UTF-8, else ISO-8859-1."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("iso-8859-1")

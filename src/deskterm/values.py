@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import lru_cache
 
 UTC = dt.timezone.utc
@@ -29,7 +29,7 @@ _MONTHS = {
         [
             "jan january gen gennaio januar janv janvier ene enero",
             "feb february febbraio februar fevr févr fevrier février febrero",
-            "mar march marzo märz maerz mars",
+            "mar march marzo märz mär maerz mars",
             "apr april aprile avr avril abr abril",
             "may mai maggio mag mayo",
             "jun june giu giugno juni juin junio",
@@ -57,8 +57,16 @@ _WORDY = re.compile(
 )
 
 
-@lru_cache(maxsize=65536)
 def parse_when(text: str) -> tuple[str, bool]:
+    """Parse a report date or time: returns (iso, has_time). See `_parse_when`."""
+    try:
+        return _parse_when(text)
+    except OverflowError:  # 9999-12-31T23:59:59-01:00 is past the last representable UTC instant
+        raise ValueError(f"date out of range: {text.strip()!r}") from None
+
+
+@lru_cache(maxsize=65536)
+def _parse_when(text: str) -> tuple[str, bool]:
     """Parse a report date or time: returns (iso, has_time).
 
     Accepts ISO 8601 with or without offset, `MM/DD/YYYY` (and `DD/MM/YYYY` when the first
@@ -159,6 +167,10 @@ def parse_instant(text: str) -> str:
     return value if has_time else value + "T00:00:00Z"
 
 
+_PLAIN_NUMBER = re.compile(r"[-+]?(\d{1,15}(\.\d{0,10})?|\.\d{1,10})", re.ASCII)
+MAX_QUANTITY = 10**9
+
+
 @lru_cache(maxsize=65536)
 def parse_decimal(text: str) -> str:
     """A decimal written with `.` or `,` as separator, with or without thousands grouping.
@@ -181,18 +193,12 @@ def parse_decimal(text: str) -> str:
             value = value.replace(",", "")
         else:
             value = value.replace(",", ".")
-    if value.count(".") > 1:
-        if re.fullmatch(r"[-+]?\d{1,3}(\.\d{3})+", value):
-            value = value.replace(".", "")
-        else:
-            raise ValueError(f"not a number: {text.strip()!r}")
-    try:
-        number = Decimal(value)
-    except InvalidOperation:
-        raise ValueError(f"not a number: {text.strip()!r}") from None
-    if not number.is_finite():
+    if value.count(".") > 1 and re.fullmatch(r"[-+]?\d{1,3}(\.\d{3})+", value, re.ASCII):
+        value = value.replace(".", "")
+    # Plain ASCII digits only: no exponent (1e9999999 would take an hour to expand), no `_`.
+    if not _PLAIN_NUMBER.fullmatch(value):
         raise ValueError(f"not a number: {text.strip()!r}")
-    return format(number, "f")
+    return format(Decimal(value), "f")
 
 
 def parse_int(text: str) -> int:
@@ -200,4 +206,6 @@ def parse_int(text: str) -> int:
     number = Decimal(parse_decimal(text))
     if number != number.to_integral_value():
         raise ValueError(f"not a whole number: {text.strip()!r}")
+    if abs(number) > MAX_QUANTITY:
+        raise ValueError(f"quantity out of range: {text.strip()!r}")
     return int(number)

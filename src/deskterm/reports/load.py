@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import operator
 import sqlite3
+import zlib
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from deskterm.digest import digest, occurrence_key
 from deskterm.outcome import ImportOutcome, Rejection
 from deskterm.quarantine import quarantine
 from deskterm.reports import specs
-from deskterm.reports.reader import Table, candidate_headers, iter_rows, normalize_header, raw_text, read_head
+from deskterm.reports.reader import Table, candidate_headers, iter_rows, normalize_header, read_head
 from deskterm.store import Store
 
 BATCH_ROWS = 5000
@@ -53,16 +54,25 @@ class _Row:
 @dataclass
 class _Batch:
     rows: list[_Row] = field(default_factory=list)
-    rejected: list[tuple[int, str, str]] = field(default_factory=list)  # line, reason, raw
+    rejected: list[tuple[int, str, bytes]] = field(default_factory=list)  # line, reason, raw
 
 
 def load_report(store: Store, path: Path, display: str, outcome: ImportOutcome) -> None:
-    """Import one report file into the store, adding its counts and rejections to `outcome`."""
+    """Import one report file into the store, adding its counts and rejections to `outcome`.
+
+    A file that cannot be read to the end (a corrupt gzip, an I/O error) is rejected as a whole
+    at the line where reading stopped; rows before it stay imported, the other paths go on.
+    """
     try:
-        report, table = open_report(path)
+        _load(store, path, display, outcome)
     except UnrecognisedReport as exc:
-        _reject_file(store, path, display, str(exc), outcome)
-        return
+        _reject_file(store, path, display, 1, str(exc), outcome)
+    except (OSError, EOFError, zlib.error) as exc:
+        _reject_file(store, path, display, 1, f"cannot read the file: {exc}", outcome)
+
+
+def _load(store: Store, path: Path, display: str, outcome: ImportOutcome) -> None:
+    report, table = open_report(path)
     writer = _Writer(store, report, display, _table_columns(store, report.table))
     indexes = _column_indexes(report, table)
     shape = _Shaper(report, table)
@@ -71,9 +81,9 @@ def load_report(store: Store, path: Path, display: str, outcome: ImportOutcome) 
     batch = _Batch()
     width = len(table.header)
     try:
-        for line, fields in iter_rows(table):
+        for line, fields, raw in iter_rows(table):
             if isinstance(fields, str):
-                batch.rejected.append((line, fields, ""))
+                batch.rejected.append((line, fields, raw))
                 continue
             try:
                 if len(fields) > width and any(cell.strip() for cell in fields[width:]):
@@ -81,7 +91,7 @@ def load_report(store: Store, path: Path, display: str, outcome: ImportOutcome) 
                 values = _parse_fields(indexes, fields)
                 shape(values)
             except ValueError as exc:
-                batch.rejected.append((line, str(exc), raw_text(fields, table.delimiter)))
+                batch.rejected.append((line, str(exc), raw))
             else:
                 content = digest(values.values())
                 natural = digest(values[k] for k in report.key) if report.key else content
@@ -102,11 +112,14 @@ def load_report(store: Store, path: Path, display: str, outcome: ImportOutcome) 
         writer.finish()
 
 
-def _reject_file(store: Store, path: Path, display: str, reason: str, outcome: ImportOutcome) -> None:
-    raw = path.read_bytes()
+def _reject_file(store: Store, path: Path, display: str, line: int, reason: str, outcome: ImportOutcome) -> None:
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        raw = b""
     with store.write() as conn:
-        quarantine(conn, store, "report_file", display, 1, reason, raw)
-    outcome.rejected.append(Rejection(display, 1, reason))
+        quarantine(conn, store, "report_file", display, line, reason, raw)
+    outcome.rejected.append(Rejection(display, line, reason))
 
 
 def _table_columns(store: Store, table: str) -> set[str]:
@@ -258,7 +271,7 @@ class _Writer:
             for hook in self.after:
                 hook(conn, values)
             for line, reason, raw in batch.rejected:
-                quarantine(conn, self.store, "report", self.display, line, reason, raw.encode("utf-8"))
+                quarantine(conn, self.store, "report", self.display, line, reason, raw)
         kind = self.report.count_as
         outcome.imported[kind] += changed
         outcome.duplicates[kind] += len(params) - changed

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -44,7 +43,8 @@ _LONE_CR = re.compile(rb"(?<=\r)(?!\n)")
 def physical_lines(handle: BinaryIO) -> Iterator[bytes]:
     """Lines ended by LF, CRLF or a lone CR (old Mac exports), as universal newlines would."""
     for raw in handle:
-        if b"\r" in raw[:-2]:
+        body = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1] if raw.endswith(b"\n") else raw
+        if b"\r" in body:
             yield from (part for part in _LONE_CR.split(raw) if part)
         else:
             yield raw
@@ -97,34 +97,36 @@ def candidate_headers(lines: list[tuple[int, str]]) -> Iterator[tuple[int, str, 
                     yield number, delimiter, cells
 
 
-def iter_rows(table: Table) -> Iterator[tuple[int, list[str] | str]]:
-    """(first physical line, fields) for every data row after the header; blank lines skipped.
+def iter_rows(table: Table) -> Iterator[tuple[int, list[str] | str, bytes]]:
+    """(first physical line, fields, raw bytes) for every data row after the header.
 
-    A row the csv module cannot split comes as (line, reason) instead of fields.
+    Blank lines are skipped. A row the csv module cannot split comes with a reason (a str) in
+    place of its fields. Tab-separated files are Amazon's flat files, which never quote: a stray
+    `"` in a buyer comment must not swallow the rows after it, so quotes are data there.
     """
+    consumed: list[bytes] = []
+
+    def decoded(lines: Iterator[bytes]) -> Iterator[str]:
+        for raw in lines:
+            consumed.append(raw)
+            yield decode_line(raw)
+
+    quoting = csv.QUOTE_NONE if table.delimiter == "\t" else csv.QUOTE_MINIMAL
     with open_binary(table.path) as handle:
         lines = physical_lines(handle)
         for _ in range(table.header_line):
             next(lines, None)
-        reader = csv.reader((decode_line(raw) for raw in lines), delimiter=table.delimiter, strict=False)
+        reader = csv.reader(decoded(lines), delimiter=table.delimiter, quoting=quoting, strict=False)
         previous = 0
         while True:
+            consumed.clear()
             try:
-                fields = next(reader)
+                fields: list[str] | str = next(reader)
             except StopIteration:
                 return
             except csv.Error as exc:
-                start, previous = previous + 1, reader.line_num
-                yield table.header_line + start, f"cannot split the row: {exc}"
-                continue
+                fields = f"cannot split the row: {exc}"
             start, previous = previous + 1, reader.line_num
-            if not fields or all(not cell.strip() for cell in fields):
+            if isinstance(fields, list) and (not fields or all(not cell.strip() for cell in fields)):
                 continue
-            yield table.header_line + start, fields
-
-
-def raw_text(fields: list[str], delimiter: str) -> str:
-    """A row as the user wrote it (near enough) for the quarantine."""
-    out = io.StringIO()
-    csv.writer(out, delimiter=delimiter, lineterminator="").writerow(fields)
-    return out.getvalue()
+            yield table.header_line + start, fields, b"".join(consumed)
