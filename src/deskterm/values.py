@@ -59,6 +59,9 @@ _WORDY = re.compile(
 
 def parse_when(text: str) -> tuple[str, bool]:
     """Parse a report date or time: returns (iso, has_time). See `_parse_when`."""
+    if len(text) == 25 and text.endswith("+00:00") and text[10] == "T" and text[:4].isdigit():
+        dt.datetime.fromisoformat(text)  # validates: 2026-02-30 is refused here too
+        return text[:19] + "Z", True  # already UTC: the commonest instant in Amazon's files
     try:
         return _parse_when(text)
     except OverflowError:  # 9999-12-31T23:59:59-01:00 is past the last representable UTC instant
@@ -203,6 +206,9 @@ def parse_decimal(text: str) -> str:
 
 def parse_int(text: str) -> int:
     """A quantity: an integer, allowing `3.0`, `+3` and thousands grouping."""
+    digits = text[1:] if text[:1] == "-" else text
+    if digits.isascii() and digits.isdigit() and len(digits) < 10:
+        return int(text)
     number = Decimal(parse_decimal(text))
     if number != number.to_integral_value():
         raise ValueError(f"not a whole number: {text.strip()!r}")

@@ -24,7 +24,7 @@ from deskterm.reports import specs
 from deskterm.reports.reader import Table, candidate_headers, iter_rows, normalize_header, read_head
 from deskterm.store import Store
 
-BATCH_ROWS = 5000
+BATCH_ROWS = 20_000
 _META = ("row_key", "content_hash", "source_file", "source_line", "imported_at")
 _REFUND_TYPES = {"refund", "erstattung", "rimborso", "remboursement", "reembolso", "terugbetaling"}
 
@@ -101,7 +101,10 @@ def _load(store: Store, path: Path, display: str, outcome: ImportOutcome) -> Non
                 else:
                     seen.add(natural)
                     occurrence = 0
-                values["row_key"] = occurrence_key(natural, occurrence)
+                key = occurrence_key(natural, occurrence)
+                if report.key_prefix:
+                    key = (values[report.key_prefix] or "")[:10].encode() + key
+                values["row_key"] = key
                 values["content_hash"] = content
                 batch.rows.append(_Row(line, values))
             if len(batch.rows) + len(batch.rejected) >= BATCH_ROWS:

@@ -45,6 +45,9 @@ class ReportType:
     columns: tuple[Column, ...]
     key: tuple[str, ...] = ()  # natural key fields; empty: the whole row (event reports)
     description: str = ""
+    # A date field that leads the row key: files are in date order, so a batch's keys land on
+    # a few neighbouring index pages instead of every page of a random-keyed index.
+    key_prefix: str | None = None
 
     def detect_sets(self) -> list[tuple[str, ...]]:
         return [c.headers for c in self.columns if c.detect]
@@ -118,6 +121,7 @@ LEDGER_DETAIL = ReportType(
         col("unreconciled_quantity", parse=parse_int),
     ),
     description="Inventory ledger, detailed view (GET_LEDGER_DETAIL_VIEW_DATA)",
+    key_prefix="event_date",
 )
 
 LEDGER_SUMMARY = ReportType(
@@ -182,6 +186,7 @@ SETTLEMENT = ReportType(
         col("quantity", "quantity-purchased", parse=parse_int),
     ),
     description="Settlement report V2 flat file (GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2)",
+    key_prefix="posted_at",
 )
 
 DATE_RANGE = ReportType(
@@ -200,6 +205,7 @@ DATE_RANGE = ReportType(
         col("total", parse=parse_decimal, required=True, detect=True),
     ),
     description="Date Range transaction report (Seller Central, with its preamble lines)",
+    key_prefix="posted_at",
 )
 
 REMOVAL_ORDERS = ReportType(
