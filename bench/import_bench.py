@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import resource
 import subprocess
 import sys
 import tempfile
@@ -65,15 +64,25 @@ def write_mbox(path: Path, count: int, rng: random.Random) -> None:
             out.write(b"From MAILER-DAEMON Thu Jan  1 00:00:00 2026\n" + message.encode() + b"\n")
 
 
+_MEASURED_IMPORT = """
+import resource, sys
+from deskterm.cli import main
+try:
+    main(["--home", sys.argv[1], "import", sys.argv[2]])
+except SystemExit:
+    pass
+finally:
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+"""
+
+
 def timed_import(home: Path, path: Path) -> tuple[float, float]:
-    """Seconds and peak RSS (MB) of one `deskterm import` process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Seconds and peak RSS (MB) of one `deskterm import` process, measured by that process."""
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "deskterm", "--home", str(home), "import", str(path)],
-                   check=True, stdout=subprocess.DEVNULL)
+    done = subprocess.run([sys.executable, "-c", _MEASURED_IMPORT, str(home), str(path)],
+                          check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     elapsed = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return elapsed, max(peak, before) / 1024
+    return elapsed, int(done.stderr.strip().splitlines()[-1]) / 1024
 
 
 def main() -> None:

@@ -26,7 +26,6 @@ MARKETPLACES: dict[str, tuple[str, str, str, str]] = {
 
 _BY_DOMAIN = {domain: code for code, (domain, *_rest) in MARKETPLACES.items()}
 _BY_TLD = {domain.removeprefix("amazon."): code for domain, code in _BY_DOMAIN.items()}
-_BY_ID = {mid: code for code, (_d, mid, *_rest) in MARKETPLACES.items()}
 
 
 def from_site(text: str | None) -> str | None:
@@ -40,10 +39,6 @@ def from_site(text: str | None) -> str | None:
 def from_tld(tld: str) -> str | None:
     """The top-level part after `marketplace.amazon.` in a relay alias: `co.uk` -> `UK`."""
     return _BY_TLD.get(tld.lower())
-
-
-def from_id(marketplace_id: str) -> str | None:
-    return _BY_ID.get(marketplace_id)
 
 
 def default_currency(code: str | None) -> str | None:
