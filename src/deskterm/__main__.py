@@ -1,3 +1,4 @@
 from deskterm.cli import main
 
-main()
+if __name__ == "__main__":  # a spawned parser process imports this module too
+    main()

@@ -37,7 +37,7 @@ class Store:
         if mode.lower() != "wal":
             raise UserError(f"{path}: SQLite could not switch to WAL mode (got {mode!r})")
         self.conn.execute("PRAGMA synchronous = NORMAL")
-        self.conn.execute("PRAGMA cache_size = -65536")  # 64 MB: bulk imports touch many index pages
+        self.conn.execute("PRAGMA cache_size = -16384")  # 16 MB: bulk imports touch many index pages
         self.conn.execute("PRAGMA foreign_keys = ON")
         migrate(self.conn, path)
 

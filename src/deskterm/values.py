@@ -68,7 +68,7 @@ def parse_when(text: str) -> tuple[str, bool]:
         raise ValueError(f"date out of range: {text.strip()!r}") from None
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)
 def _parse_when(text: str) -> tuple[str, bool]:
     """Parse a report date or time: returns (iso, has_time).
 
@@ -174,7 +174,7 @@ _PLAIN_NUMBER = re.compile(r"[-+]?(\d{1,15}(\.\d{0,10})?|\.\d{1,10})", re.ASCII)
 MAX_QUANTITY = 10**9
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)
 def parse_decimal(text: str) -> str:
     """A decimal written with `.` or `,` as separator, with or without thousands grouping.
 

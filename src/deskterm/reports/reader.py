@@ -43,11 +43,12 @@ _LONE_CR = re.compile(rb"(?<=\r)(?!\n)")
 def physical_lines(handle: BinaryIO) -> Iterator[bytes]:
     """Lines ended by LF, CRLF or a lone CR (old Mac exports), as universal newlines would."""
     for raw in handle:
-        body = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1] if raw.endswith(b"\n") else raw
-        if b"\r" in body:
-            yield from (part for part in _LONE_CR.split(raw) if part)
-        else:
-            yield raw
+        if b"\r" in raw:
+            body = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1] if raw.endswith(b"\n") else raw
+            if b"\r" in body:
+                yield from (part for part in _LONE_CR.split(raw) if part)
+                continue
+        yield raw
 
 
 def open_binary(path: Path) -> BinaryIO:
@@ -104,6 +105,9 @@ def iter_rows(table: Table) -> Iterator[tuple[int, list[str] | str, bytes]]:
     place of its fields. Tab-separated files are Amazon's flat files, which never quote: a stray
     `"` in a buyer comment must not swallow the rows after it, so quotes are data there.
     """
+    if table.delimiter == "\t":
+        yield from _iter_tab_rows(table)
+        return
     consumed: list[bytes] = []
 
     def decoded(lines: Iterator[bytes]) -> Iterator[str]:
@@ -111,12 +115,11 @@ def iter_rows(table: Table) -> Iterator[tuple[int, list[str] | str, bytes]]:
             consumed.append(raw)
             yield decode_line(raw)
 
-    quoting = csv.QUOTE_NONE if table.delimiter == "\t" else csv.QUOTE_MINIMAL
     with open_binary(table.path) as handle:
         lines = physical_lines(handle)
         for _ in range(table.header_line):
             next(lines, None)
-        reader = csv.reader(decoded(lines), delimiter=table.delimiter, quoting=quoting, strict=False)
+        reader = csv.reader(decoded(lines), delimiter=table.delimiter, strict=False)
         previous = 0
         while True:
             consumed.clear()
@@ -127,6 +130,17 @@ def iter_rows(table: Table) -> Iterator[tuple[int, list[str] | str, bytes]]:
             except csv.Error as exc:
                 fields = f"cannot split the row: {exc}"
             start, previous = previous + 1, reader.line_num
-            if isinstance(fields, list) and (not fields or all(not cell.strip() for cell in fields)):
+            if isinstance(fields, list) and not "".join(fields).strip():
                 continue
             yield table.header_line + start, fields, b"".join(consumed)
+
+
+def _iter_tab_rows(table: Table) -> Iterator[tuple[int, list[str] | str, bytes]]:
+    """Amazon's tab-separated flat files: one row per line, no quoting, so a plain split."""
+    with open_binary(table.path) as handle:
+        for number, raw in enumerate(physical_lines(handle), start=1):
+            if number <= table.header_line:
+                continue
+            text = decode_line(raw).rstrip("\r\n")
+            if text.strip():
+                yield number, text.split("\t"), raw
