@@ -67,3 +67,22 @@ def test_demo_twice_adds_nothing(tmp_path: Path, capsys) -> None:
     assert build(tmp_path / "a", seed=3) == 0
     second = json.loads(capsys.readouterr().out)["import"]
     assert sum(second["imported"].values()) == 0
+
+
+def test_show_gives_the_order_context(tmp_path: Path, capsys) -> None:
+    assert build(tmp_path / "a", seed=3) == 0
+    conn = sqlite3.connect(tmp_path / "a" / "deskterm.db")
+    ticket_id, order_id = conn.execute(
+        "SELECT t.id, t.order_id FROM tickets t WHERE t.order_id IN (SELECT order_id FROM returns) "
+        "AND t.order_id IN (SELECT order_id FROM refunds) ORDER BY t.id LIMIT 1").fetchone()
+    capsys.readouterr()
+    try:
+        main(["--home", str(tmp_path / "a"), "show", str(ticket_id), "--json"])
+    except SystemExit as exc:
+        assert exc.code == 0
+    view = json.loads(capsys.readouterr().out)
+    assert view["ticket"]["order_id"] == order_id
+    assert [o["order_id"] for o in view["orders"]] == [order_id] and view["orders"][0]["lines"]
+    assert view["returns"] and all(r["order_id"] == order_id for r in view["returns"])
+    assert view["refunds"] and view["refunds"][0]["refund_date"] <= NOW[:10]
+    assert view["messages"] and all(m["sent_at"] for m in view["messages"])

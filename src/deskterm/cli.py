@@ -50,10 +50,14 @@ class Session:
     def store(self) -> Store:
         if self._store is None:
             workspace = self.workspace
-            self.config  # a bad config stops us before anything is created
+            _ = self.config  # a bad config stops us before anything is created
             workspace.ensure()
             self._store = Store(workspace.database, self.clock)
         return self._store
+
+    def reload_config(self) -> None:
+        """Read config.toml again (the demo writes one into a new workspace)."""
+        self._config = None
 
     def close(self) -> None:
         if self._store is not None:

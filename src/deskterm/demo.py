@@ -30,7 +30,7 @@ def build_demo(session: "Session", seed: int) -> tuple[ImportOutcome, list[Path]
     workspace.ensure()
     if not workspace.config_file.exists():
         workspace.config_file.write_text(DEMO_CONFIG, encoding="utf-8")
-        session._config = None  # re-read: the demo's own addresses mark replies as outbound
+        session.reload_config()  # the demo's own addresses mark replies as outbound
     files = generate_files(workspace.data_dir / "demo-files", seed=seed, now=session.clock.now())
     outcome = import_paths(session.store, files, workspace.attachments_dir, session.config.own_address_set())
     return outcome, files

@@ -78,13 +78,15 @@ def ticket_view(store: Store, ticket_id: int) -> dict[str, Any] | None:
     ticket_dict = {k: ticket[k] for k in ticket.keys()}
     ticket_dict["tags"] = json.loads(ticket_dict["tags"] or "[]")
     claims = []
-    for row in store.rows(f"SELECT * FROM claims WHERE order_id IN ({marks}) OR ticket_ids LIKE ? ORDER BY deadline",
-                          [*order_ids, f"%{ticket_id}%"]):
+    for row in store.rows(
+        f"SELECT * FROM claims WHERE order_id IN ({marks}) "
+        "OR EXISTS (SELECT 1 FROM json_each(claims.ticket_ids) WHERE value = ?) ORDER BY deadline",
+        [*order_ids, ticket_id],
+    ):
         claim = {k: row[k] for k in row.keys()}
         claim["reasons"] = json.loads(claim["reasons"])
         claim["ticket_ids"] = json.loads(claim["ticket_ids"])
-        if claim["order_id"] in order_ids or ticket_id in claim["ticket_ids"]:
-            claims.append(claim)
+        claims.append(claim)
     return {
         "ticket": ticket_dict,
         "messages": messages,

@@ -28,6 +28,7 @@ from deskterm.store import Store
 
 BATCH_ROWS = 10_000
 PARSER_PROCESS_BYTES = 8 * 1024 * 1024  # from this size a second process parses while we write
+QUARANTINE_FILE_BYTES = 16 * 1024 * 1024
 _META = ("row_key", "content_hash", "source_file", "source_line", "imported_at")
 _REFUND_TYPES = {"refund", "erstattung", "rimborso", "remboursement", "reembolso", "terugbetaling"}
 
@@ -52,7 +53,7 @@ def open_report(path: Path) -> tuple[specs.ReportType, Table]:
 class Batch:
     """Rows ready for one transaction; plain data, so a parser process can send it over a pipe."""
 
-    params: list[tuple[Any, ...]] = field(default_factory=list)   # in `store_fields` order
+    params: list[tuple[Any, ...]] = field(default_factory=list)   # in `_Writer.fields` order
     hook_rows: list[dict[str, Any]] = field(default_factory=list)  # for types that update other tables
     rejected: list[tuple[int, str, bytes]] = field(default_factory=list)  # line, reason, raw bytes
 
@@ -63,8 +64,8 @@ class Batch:
 def load_report(store: Store, path: Path, display: str, outcome: ImportOutcome) -> None:
     """Import one report file into the store, adding its counts and rejections to `outcome`.
 
-    A file that cannot be read to the end (a corrupt gzip, an I/O error) is rejected as a whole
-    at the line where reading stopped; rows before it stay imported, the other paths go on.
+    A file that cannot be read to the end (a corrupt gzip, an I/O error) is reported at line 1
+    with the reason; the rows read before the fault stay imported, and the other paths go on.
     """
     try:
         _load(store, path, display, outcome)
@@ -182,8 +183,10 @@ def _produce(job: _ParseJob, queue: Any) -> None:
 
 
 def _reject_file(store: Store, path: Path, display: str, line: int, reason: str, outcome: ImportOutcome) -> None:
+    """Quarantine the file's bytes (the first 16 MB: the file itself stays where it is)."""
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as handle:
+            raw = handle.read(QUARANTINE_FILE_BYTES)
     except OSError:
         raw = b""
     with store.write() as conn:
