@@ -12,7 +12,8 @@ import sys
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -23,6 +24,9 @@ from deskterm.errors import UserError
 from deskterm.sanitize import for_terminal, one_line
 from deskterm.store import Store
 from deskterm.workspace import Workspace
+
+if TYPE_CHECKING:
+    from deskterm.index import SearchIndex
 
 
 @dataclass
@@ -54,6 +58,26 @@ class Session:
             workspace.ensure()
             self._store = Store(workspace.database, self.clock)
         return self._store
+
+    def search_index(self) -> "SearchIndex":
+        from deskterm.index import SearchIndex
+
+        return SearchIndex(self.workspace.index_dir, self.store)
+
+    def progress(self, label: str) -> Callable[[int, int], None] | None:
+        """A progress callback drawing a bar on stderr when it is a terminal (None otherwise)."""
+        if self.json_output or not sys.stderr.isatty():
+            return None
+
+        def draw(done: int, total: int) -> None:
+            width = 30
+            filled = width * done // max(total, 1)
+            end = "\n" if done >= total else ""
+            click.echo(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,}", err=True, nl=False)
+            if end:
+                click.echo("", err=True)
+
+        return draw
 
     def reload_config(self) -> None:
         """Read config.toml again (the demo writes one into a new workspace)."""
@@ -105,7 +129,7 @@ def cli(ctx: click.Context, home: str | None, now: str | None, json_output: bool
 def status_document(session: Session) -> dict[str, Any]:
     from deskterm.views import status
 
-    return status(session.store, session.config)
+    return status(session.store, session.config, session.search_index().count())
 
 
 @cli.command("import")
@@ -235,6 +259,73 @@ def show_command(session: Session, ticket: int) -> None:
     from deskterm.render import render_ticket
 
     session.say(render_ticket(document))
+
+
+@cli.command("search")
+@click.argument("words", nargs=-1, required=True)
+@click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
+@click.option("--sort", type=click.Choice(["relevance", "newest"]), default="relevance", show_default=True)
+@json_option
+@pass_session
+def search_command(session: Session, words: tuple[str, ...], limit: int, sort: str) -> None:
+    """Full-text search: words, "phrases", OR, NOT/-word, ( ), from: to: subject: order: sku:
+    asin: channel: marketplace: tag: risk: is: has: date:A..B (see the README)."""
+    from deskterm.index.query import QueryError
+
+    index = session.search_index()
+    try:
+        results = index.search(" ".join(words), session.clock.now(), limit=limit, newest_first=sort == "newest")
+    except QueryError as exc:
+        raise UserError(f"search: {exc}") from None
+    if session.json_output:
+        session.emit(results)
+        return
+    if not results:
+        session.say("no messages match")
+    for hit in results:
+        session.say(one_line(f"{hit['sent_at'][:16]}  #{hit['ticket_id']:<5} {hit['channel']:<8} "
+                             f"{(hit['sender'] or '')[:28]:<28}  {hit['subject'] or ''}"))
+        session.say("    " + one_line(hit["snippet"])[:200])
+
+
+@cli.group("index")
+def index_group() -> None:
+    """The full-text index: a cache of the store."""
+
+
+@index_group.command("rebuild")
+@json_option
+@pass_session
+def index_rebuild(session: Session) -> None:
+    """Recreate the index from the store."""
+    count = session.search_index().rebuild(session.progress("indexing"))
+    if session.json_output:
+        session.emit({"indexed": count})
+    else:
+        session.say(f"indexed {count:,} messages")
+
+
+@index_group.command("check")
+@json_option
+@pass_session
+def index_check(session: Session) -> None:
+    """Compare the index with the store; exit 1 when they differ."""
+    report = session.search_index().check()
+    if session.json_output:
+        session.emit(report.as_json())
+    elif report.ok:
+        session.say(f"the index matches the store ({report.pending:,} changes waiting to be applied)")
+    else:
+        if not report.readable:
+            session.say(one_line(f"the index cannot be read: {report.problem}"))
+        for name in ("missing", "extra", "stale"):
+            ids = getattr(report, name)
+            if ids:
+                session.say(f"{len(ids):,} {name} documents (messages {', '.join(map(str, ids[:10]))}"
+                            f"{' …' if len(ids) > 10 else ''})")
+        session.say("repair it with: deskterm index rebuild")
+    if not report.ok:
+        sys.exit(1)
 
 
 @cli.command("demo")

@@ -337,7 +337,19 @@ CREATE TABLE quarantine (
 );
 """
 
+# Ticket changes that a search can filter on (status, tags, answered or not) re-queue the
+# ticket's messages for the index, in the same transaction as the change.
+V2 = """
+CREATE TRIGGER tickets_reindex AFTER UPDATE OF status, tags, last_inbound_at, last_outbound_at ON tickets
+WHEN old.status IS NOT new.status OR old.tags IS NOT new.tags
+  OR (coalesce(old.last_inbound_at, '') > coalesce(old.last_outbound_at, ''))
+     IS NOT (coalesce(new.last_inbound_at, '') > coalesce(new.last_outbound_at, ''))
+BEGIN
+  INSERT INTO index_outbox (message_rowid) SELECT id FROM messages WHERE ticket_id = new.id;
+END;
+"""
+
 # Append new migrations; never edit one that has shipped.
-MIGRATIONS: list[str] = [V1]
+MIGRATIONS: list[str] = [V1, V2]
 
 SCHEMA_VERSION = len(MIGRATIONS)

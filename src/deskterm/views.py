@@ -23,7 +23,7 @@ STATUS_COUNTS = {
 }
 
 
-def status(store: Store, config: Config) -> dict[str, Any]:
+def status(store: Store, config: Config, indexed: int) -> dict[str, Any]:
     """The workspace at a glance, in the shape DESIGN.md fixes for `status --json`."""
     channels: dict[str, dict[str, Any]] = {name: {"last_success": None, "last_error": None} for name in config.channels}
     for row in store.rows(
@@ -38,7 +38,7 @@ def status(store: Store, config: Config) -> dict[str, Any]:
             "SELECT status, count(*) AS n FROM claims GROUP BY status ORDER BY status")},
         "quarantined": store.scalar("SELECT count(*) FROM quarantine"),
         "outbound_queued": store.scalar("SELECT count(*) FROM send_queue WHERE state IN ('queued', 'sending')"),
-        "indexed": 0,  # documents in the full-text index; the index arrives with the search issue
+        "indexed": indexed,
         "channels": channels,
     }
 

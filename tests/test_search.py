@@ -1,0 +1,275 @@
+"""Full-text search: the query language, five-language folding, and the index as a cache."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+from whoosh import index as whoosh_index
+
+from deskterm.index import SearchIndex
+from deskterm.index.engine import make_schema
+from deskterm.index.query import And, DateRange, Not, Or, QueryError, Term, parse_query
+from deskterm.store import Store
+
+NOW = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.timezone.utc)
+SELLER = "support@alpinekitchen.example"
+
+MESSAGES = [  # (sender, subject, body, days ago, attachment)
+    ("anna@example.it", "Ordine 302-1111111-2222222", "Il prodotto è arrivato danneggiato, voglio un rimborso.", 1, None),
+    ("lukas@example.de", "Größe falsch", "Die Größe stimmt nicht, der Artikel ist beschädigt.", 3, "foto.jpg"),
+    ("marie@example.fr", "Colis", "Le colis est arrivé endommagé. Où est ma commande ?", 10, None),
+    ("pablo@example.es", "Pedido", "El producto llegó dañado, quiero un reembolso.", 20, None),
+    ("joe@example.com", "Where is my order", "My order never arrived. Tracking says delivered but nothing.", 40, None),
+    ("joe@example.com", "Thanks", "Thank you, the replacement arrived and works great.", 2, None),
+    ("kim@example.com", "Question about AK-PAN-28", "Is the pan B0ABCDEFGH induction ready? consegna", 5, None),
+]
+
+
+def build_workspace(home: Path) -> Path:
+    mail = home.parent / "mail"
+    mail.mkdir(parents=True, exist_ok=True)
+    for number, (sender, subject, body, days, attachment) in enumerate(MESSAGES):
+        message = EmailMessage()
+        message["From"] = sender
+        message["To"] = SELLER
+        message["Subject"] = subject
+        message["Message-ID"] = f"<m{number}@example>"
+        message["Date"] = format_datetime(NOW - dt.timedelta(days=days))
+        message.set_content(body)
+        if attachment:
+            message.add_attachment(b"\xff\xd8jpeg", maintype="image", subtype="jpeg", filename=attachment)
+        (mail / f"{number}.eml").write_bytes(bytes(message))
+    run(home, "import", str(mail))
+    return mail
+
+
+def run(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run([sys.executable, "-m", "deskterm", "--home", str(home), "--now", NOW.isoformat(), *args],
+                          capture_output=True, text=True, timeout=300)
+    assert "Traceback" not in done.stderr, done.stderr
+    if check:
+        assert done.returncode == 0, done.stderr
+    return done
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("search") / "ws"
+    build_workspace(home)
+    return home
+
+
+def search(home: Path, text: str, *extra: str) -> list[dict]:
+    return json.loads(run(home, "search", text, "--json", *extra).stdout)
+
+
+def senders(home: Path, text: str) -> set[str]:
+    return {hit["sender"] for hit in search(home, text)}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("refund broken", And((Term(None, "refund"), Term(None, "broken")))),
+    ('"arrived broken" OR from:jane', Or((Term(None, "arrived broken", phrase=True), Term("from", "jane")))),
+    ("a AND NOT b", And((Term(None, "a"), Not(Term(None, "b"))))),
+    ("(a OR b) -c", And((Or((Term(None, "a"), Term(None, "b"))), Not(Term(None, "c"))))),
+    ('subject:"where is"', Term("subject", "where is", phrase=True)),
+    ("date:2026-03-01..2026-03-31", DateRange(dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc),
+                                              dt.datetime(2026, 4, 1, tzinfo=dt.timezone.utc))),
+    ("date:2w..", DateRange(NOW - dt.timedelta(days=14), None)),
+    ("date:yesterday..", DateRange(dt.datetime(2026, 11, 19, tzinfo=dt.timezone.utc), None)),
+    ("date:..2026-03", DateRange(None, dt.datetime(2026, 4, 1, tzinfo=dt.timezone.utc))),
+])
+def test_query_language(text: str, expected: object) -> None:
+    assert parse_query(text, NOW) == expected
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("(a OR b", "the '(' at column 1 is never closed"),
+    ("a ) b", "')' at column 3 closes nothing"),
+    ("form:jane", "unknown field 'form:' at column 1"),
+    ("a OR", "the query ends where a word was expected"),
+    ('"arrived broken', "unclosed quote at column 1"),
+    ("is:maybe", "is:maybe at column 1: expected one of"),
+    ("date:lastweek", "date:lastweek at column 1: expected YYYY-MM-DD"),
+    ("date:2026-03-31..2026-03-01", "ends before it starts"),
+    ("   ", "empty query"),
+])
+def test_malformed_queries_say_what_and_where(text: str, message: str) -> None:
+    with pytest.raises(QueryError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        parse_query(text, NOW)
+
+
+def test_malformed_query_on_the_cli_exits_2(workspace: Path) -> None:
+    done = run(workspace, "search", "from:(", check=False)
+    assert done.returncode == 2 and "search:" in done.stderr
+
+
+@pytest.mark.parametrize(("query", "sender"), [
+    ("danneggiato", "anna@example.it"), ("rimborso", "anna@example.it"),          # Italian
+    ("grosse", "lukas@example.de"), ("Größe", "lukas@example.de"), ("beschadigt", "lukas@example.de"),  # German
+    ("endommage", "marie@example.fr"), ("où", "marie@example.fr"), ("ou", "marie@example.fr"),  # French
+    ("danado", "pablo@example.es"), ("dañado", "pablo@example.es"),                 # Spanish
+    ("delivered", "joe@example.com"),                                              # English
+])
+def test_accent_folding_in_five_languages(workspace: Path, query: str, sender: str) -> None:
+    assert senders(workspace, query) == {sender}
+
+
+@pytest.mark.parametrize("query", ["danneggiat", "rimbors", "consegn", "arriv", "deliver"])
+def test_no_stemming_mangles_words(workspace: Path, query: str) -> None:
+    assert search(workspace, query) == []
+
+
+def test_fields_filters_and_operators(workspace: Path) -> None:
+    assert senders(workspace, "302-1111111-2222222") == {"anna@example.it"}
+    assert senders(workspace, "order:302-1111111-2222222") == {"anna@example.it"}
+    assert senders(workspace, "sku:AK-PAN-28") == set()  # not a known SKU in this store
+    assert senders(workspace, "asin:B0ABCDEFGH") == {"kim@example.com"}
+    assert senders(workspace, "has:attachment") == {"lukas@example.de"}
+    assert senders(workspace, "foto") == {"lukas@example.de"}  # attachment names are searched
+    assert senders(workspace, "from:joe arrived") == {"joe@example.com"}
+    assert senders(workspace, '"never arrived"') == {"joe@example.com"}
+    assert senders(workspace, "arrived -thank") == {"joe@example.com"}
+    assert senders(workspace, "arrived NOT from:joe") == set()
+    assert senders(workspace, "(rimborso OR reembolso) channel:email") == {"anna@example.it", "pablo@example.es"}
+    assert senders(workspace, "date:1w..") == {"anna@example.it", "lukas@example.de", "joe@example.com",
+                                               "kim@example.com"}
+    assert senders(workspace, "date:2026-10-01..2026-10-31") == {"joe@example.com", "pablo@example.es"}
+    assert senders(workspace, "date:2026-10-01..2026-10-30") == {"joe@example.com"}
+    assert senders(workspace, "is:unanswered from:marie") == {"marie@example.fr"}
+
+
+def test_result_shape_sorting_and_snippets(workspace: Path) -> None:
+    hits = search(workspace, "arrived", "--sort", "newest")
+    assert [h["subject"] for h in hits] == ["Thanks", "Where is my order"]
+    assert [h["sent_at"] for h in hits] == sorted((h["sent_at"] for h in hits), reverse=True)
+    assert set(hits[0]) == {"message_id", "ticket_id", "channel", "sender", "subject", "sent_at", "order_id",
+                            "snippet", "score"}
+    assert "**arrived**" in hits[0]["snippet"]
+    assert len(search(workspace, "arrived", "--limit", "1")) == 1
+
+
+def test_ticket_changes_reach_the_index(tmp_path: Path) -> None:
+    home = tmp_path / "ws"
+    build_workspace(home)
+    assert senders(home, "is:closed") == set()
+    with Store(home / "deskterm.db") as store, store.write() as conn:
+        conn.execute("UPDATE tickets SET status = 'closed', tags = '[\"vip\"]' WHERE id = "
+                     "(SELECT ticket_id FROM messages WHERE message_id = '<m2@example>')")
+    assert senders(home, "is:closed") == {"marie@example.fr"}
+    assert senders(home, "tag:vip") == {"marie@example.fr"}
+    assert json.loads(run(home, "index", "check", "--json").stdout)["ok"] is True
+
+
+def test_rebuild_is_idempotent_and_check_finds_drift(tmp_path: Path) -> None:
+    home = tmp_path / "ws"
+    build_workspace(home)
+    search(home, "x")  # builds the index
+    first = json.loads(run(home, "index", "rebuild", "--json").stdout)
+    second = json.loads(run(home, "index", "rebuild", "--json").stdout)
+    assert first == second == {"indexed": len(MESSAGES)}
+    with Store(home / "deskterm.db") as store:
+        index = SearchIndex(home / "index", store)
+        assert index.sync() == 0 and index.count() == len(MESSAGES)
+        # Drift behind the outbox's back: a message edited and one deleted without an outbox row.
+        with store.write() as conn:
+            conn.execute("UPDATE messages SET body = 'changed', content_hash = x'00' WHERE message_id = '<m0@example>'")
+            conn.execute("DELETE FROM message_attachments")
+            conn.execute("DELETE FROM messages WHERE message_id = '<m1@example>'")
+        report = index.check()
+        assert not report.ok and len(report.stale) == 1 and len(report.extra) == 1
+    done = run(home, "index", "check", check=False)
+    assert done.returncode == 1 and "deskterm index rebuild" in done.stdout
+    run(home, "index", "rebuild")
+    assert run(home, "index", "check").returncode == 0
+
+
+def test_damaged_index_is_rebuilt_on_open(tmp_path: Path) -> None:
+    home = tmp_path / "ws"
+    build_workspace(home)
+    search(home, "x")
+    for path in (home / "index").iterdir():
+        if path.suffix in (".seg", ".toc"):
+            path.write_bytes(b"\x00garbage")
+    done = run(home, "index", "check", check=False)
+    assert done.returncode == 1 and "cannot be read" in done.stdout
+    assert senders(home, "danneggiato") == {"anna@example.it"}
+    assert run(home, "index", "check").returncode == 0
+    import shutil
+    shutil.rmtree(home / "index")
+    assert senders(home, "dañado") == {"pablo@example.es"}
+
+
+_APPLY = """
+import sys
+from pathlib import Path
+from whoosh import index as whoosh_index
+
+from deskterm.index import SearchIndex
+from deskterm.index.engine import make_schema
+from deskterm.store import Store
+store = Store(Path(sys.argv[1]) / "deskterm.db")
+index = SearchIndex(Path(sys.argv[1]) / "index", store)
+index.engine.apply(store, lock_timeout=60, batch=int(sys.argv[2]))
+"""
+
+
+def _demo_without_index(home: Path) -> int:
+    run(home, "demo", "--no-tui", "--seed", "5")
+    import shutil
+    shutil.rmtree(home / "index")
+    (home / "index").mkdir()
+    whoosh_index.create_in(str(home / "index"), make_schema())  # empty: every outbox row is pending
+    with Store(home / "deskterm.db") as store:
+        return store.scalar("SELECT count(*) FROM messages")
+
+
+def _index_equals_store(home: Path, messages: int) -> None:
+    with Store(home / "deskterm.db") as store:
+        index = SearchIndex(home / "index", store)
+        report = index.check()
+        assert report.ok and report.pending == 0, report.as_json()
+        assert index.count() == messages
+        assert set(index.engine.stamps()) == {row[0] for row in store.rows("SELECT id FROM messages")}
+
+
+def test_index_equals_store_after_kill_9_of_the_indexer(tmp_path: Path) -> None:
+    home = tmp_path / "ws"
+    messages = _demo_without_index(home)
+    rng = random.Random(11)
+    kills = 0
+    while kills < 20:
+        worker = subprocess.Popen([sys.executable, "-c", _APPLY, str(home), "60"])
+        time.sleep(rng.uniform(0.3, 1.2))
+        if worker.poll() is None:
+            os.kill(worker.pid, signal.SIGKILL)
+            kills += 1
+        worker.wait()
+        if worker.returncode == 0:
+            break
+    assert kills >= 20, "the indexer finished before 20 kills; give it more work"
+    subprocess.run([sys.executable, "-c", _APPLY, str(home), "500"], check=True, timeout=300)
+    _index_equals_store(home, messages)
+
+
+def test_two_processes_indexing_at_once(tmp_path: Path) -> None:
+    home = tmp_path / "ws"
+    messages = _demo_without_index(home)
+    workers = [subprocess.Popen([sys.executable, "-c", _APPLY, str(home), "200"], stderr=subprocess.PIPE, text=True)
+               for _ in range(2)]
+    for worker in workers:
+        _, err = worker.communicate(timeout=300)
+        assert worker.returncode == 0, err
+    _index_equals_store(home, messages)
