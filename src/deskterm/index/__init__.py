@@ -90,7 +90,7 @@ class SearchIndex:
 
         node = parse_query(text, now)
         self.sync(SEARCH_LOCK_TIMEOUT)
-        _, hits = self.engine.search(node, limit, newest_first, self._bodies)
+        hits = self.engine.search(node, limit, newest_first, self._bodies)
         if not hits:
             return []
         marks = ", ".join("?" for _ in hits)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterator
 
-from whoosh.analysis import Filter, LowercaseFilter, RegexTokenizer, Token
+from whoosh.analysis import Filter, RegexTokenizer, Token
 
 # Letters that decomposition does not fold the way readers expect.
 _SPECIAL = str.maketrans({"ß": "ss", "œ": "oe", "æ": "ae", "ø": "o", "ł": "l", "đ": "d", "þ": "th", "ı": "i"})
@@ -44,7 +44,8 @@ class FoldFilter(Filter):
 
 
 def text_analyzer():
-    return RegexTokenizer(r"\w+") | LowercaseFilter() | FoldFilter()
+    """Words, folded (fold() lower-cases too, so no separate LowercaseFilter pass)."""
+    return RegexTokenizer(r"\w+") | FoldFilter()
 
 
 def terms(text: str) -> list[str]:
