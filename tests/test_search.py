@@ -19,7 +19,7 @@ import pytest
 from whoosh import index as whoosh_index
 
 from deskterm.index import SearchIndex
-from deskterm.index.engine import make_schema
+from deskterm.index.engine import META_ID, SCHEMA_VERSION, make_schema
 from deskterm.index.query import And, DateRange, Not, Or, QueryError, Term, parse_query
 from deskterm.store import Store
 
@@ -87,7 +87,8 @@ def senders(home: Path, text: str) -> set[str]:
     ('subject:"where is"', Term("subject", "where is", phrase=True)),
     ("date:2026-03-01..2026-03-31", DateRange(dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc),
                                               dt.datetime(2026, 4, 1, tzinfo=dt.timezone.utc))),
-    ("date:2w..", DateRange(NOW - dt.timedelta(days=14), None)),
+    ("date:2w..", DateRange(dt.datetime(2026, 11, 6, tzinfo=dt.timezone.utc), None)),
+    ("date:3h..", DateRange(NOW - dt.timedelta(hours=3), None)),
     ("date:yesterday..", DateRange(dt.datetime(2026, 11, 19, tzinfo=dt.timezone.utc), None)),
     ("date:..2026-03", DateRange(None, dt.datetime(2026, 4, 1, tzinfo=dt.timezone.utc))),
 ])
@@ -218,7 +219,7 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 
 from deskterm.index import SearchIndex
-from deskterm.index.engine import make_schema
+from deskterm.index.engine import META_ID, SCHEMA_VERSION, make_schema
 from deskterm.store import Store
 store = Store(Path(sys.argv[1]) / "deskterm.db")
 index = SearchIndex(Path(sys.argv[1]) / "index", store)
@@ -231,7 +232,10 @@ def _demo_without_index(home: Path) -> int:
     import shutil
     shutil.rmtree(home / "index")
     (home / "index").mkdir()
-    whoosh_index.create_in(str(home / "index"), make_schema())  # empty: every outbox row is pending
+    empty = whoosh_index.create_in(str(home / "index"), make_schema())  # every outbox row is pending
+    writer = empty.writer()
+    writer.add_document(id=META_ID, kind="meta", applied=0, version=SCHEMA_VERSION)
+    writer.commit()
     with Store(home / "deskterm.db") as store:
         return store.scalar("SELECT count(*) FROM messages")
 
@@ -259,6 +263,7 @@ def test_index_equals_store_after_kill_9_of_the_indexer(tmp_path: Path) -> None:
         worker.wait()
         if worker.returncode == 0:
             break
+        assert worker.returncode == -signal.SIGKILL, f"the indexer failed by itself ({worker.returncode})"
     assert kills >= 20, "the indexer finished before 20 kills; give it more work"
     subprocess.run([sys.executable, "-c", _APPLY, str(home), "500"], check=True, timeout=300)
     _index_equals_store(home, messages)

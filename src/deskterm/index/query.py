@@ -211,15 +211,15 @@ def _instant(text: str, now: dt.datetime, column: int, *, end: bool) -> dt.datet
     if lowered == "now":
         return now
     relative = _RELATIVE.match(lowered)
-    if relative:
+    if relative:  # hours are exact; days, weeks, months and years count whole days (UTC)
         amount, unit = int(relative.group(1)), relative.group(2)
         if unit == "h":
             return now - dt.timedelta(hours=amount)
         if unit in ("m", "y"):
             months = amount * (12 if unit == "y" else 1)
             year, month = divmod(now.month - 1 - months, 12)
-            return now.replace(year=now.year + year, month=month + 1, day=min(now.day, 28))
-        return now - dt.timedelta(days=amount * (7 if unit == "w" else 1))
+            return today.replace(year=now.year + year, month=month + 1, day=min(now.day, 28))
+        return today - dt.timedelta(days=amount * (7 if unit == "w" else 1))
     try:
         if re.fullmatch(r"\d{4}", text):
             start = dt.datetime(int(text), 1, 1, tzinfo=utc)
