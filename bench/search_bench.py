@@ -13,6 +13,7 @@ Goals (2 cores): indexing >= 1,500 messages/s; p95 <= 50 ms at 100k and <= 150 m
 from __future__ import annotations
 
 import argparse
+import itertools
 import datetime as dt
 import random
 import shutil
@@ -39,7 +40,8 @@ WORDS = {
     "es": "pedido llegó dañado reembolso devolución dónde paquete seguimiento tarde nunca recibido artículo caja "
           "gracias ayuda reemplazo equivocado talla color falta tapa mango sartén cuchillo tabla".split(),
 }
-FILLER = [f"w{n}" for n in range(20_000)]  # a long tail of rare words, like real vocabularies
+FILLER = [f"w{n}" for n in range(20_000)]  # a long tail of rarer words...
+FILLER_WEIGHTS = list(itertools.accumulate(1 / (rank + 1) ** 1.1 for rank in range(len(FILLER))))  # ...Zipf-shaped
 CHANNELS = ["amazon", "amazon", "amazon", "shopify", "tiktok", "email"]
 
 
@@ -63,8 +65,9 @@ def generate(store: Store, count: int, rng: random.Random) -> None:
                     break
                 message += 1
                 vocabulary = WORDS[language]
-                body = " ".join(rng.choice(vocabulary) if rng.random() < 0.6 else rng.choice(FILLER)
-                                for _ in range(rng.randint(30, 90)))
+                length = rng.randint(30, 90)
+                rare = rng.choices(FILLER, cum_weights=FILLER_WEIGHTS, k=length)
+                body = " ".join(rng.choice(vocabulary) if rng.random() < 0.6 else rare[n] for n in range(length))
                 subject = " ".join(rng.choice(vocabulary) for _ in range(rng.randint(3, 7)))
                 sent = (start + dt.timedelta(hours=turn * 5)).strftime("%Y-%m-%dT%H:%M:%SZ")
                 conn.execute(

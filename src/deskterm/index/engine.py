@@ -27,11 +27,11 @@ from deskterm.index.documents import AMAZON_ORDER, SHOPIFY_ORDER, MessageDoc, kn
 from deskterm.store import Store
 
 META_ID = "__meta__"
-SCHEMA_VERSION = 2  # bump when the fields change: an older index is then rebuilt on open
+SCHEMA_VERSION = 3  # bump when the fields change: an older index is then rebuilt on open
 BATCH = 2000
-TEXT_FIELDS = ("subject", "body", "sender", "attachment")
 KEYWORD_FIELDS = ("order", "sku", "asin", "tag", "risk", "is", "has")
-_FIELD_OF = {"from": "sender", "to": "to", "subject": "subject", "body": "body"}
+# `body:` searches the combined field: the body is indexed once, there.
+_FIELD_OF = {"from": "sender", "to": "to", "subject": "subject", "body": "text"}
 
 
 def make_schema() -> Schema:
@@ -40,11 +40,13 @@ def make_schema() -> Schema:
         "id": ID(stored=True, unique=True),
         "kind": ID,
         "ticket": ID,
-        "subject": TEXT(analyzer=analyzer, field_boost=2.0),
-        "body": TEXT(analyzer=analyzer),
+        # What a bare word searches: subject (twice, so it weighs more), body, sender and
+        # attachment names in one field. One posting list per word instead of an OR over four
+        # fields made multi-word queries several times faster.
+        "text": TEXT(analyzer=analyzer),
+        "subject": TEXT(analyzer=analyzer),
         "sender": TEXT(analyzer=analyzer),
         "to": TEXT(analyzer=analyzer),
-        "attachment": TEXT(analyzer=analyzer),
         "channel": ID,
         "marketplace": ID,
         "sent_at": NUMERIC(int, bits=64, sortable=True),
@@ -78,6 +80,8 @@ def _epoch(iso_text: str) -> int:
 
 def _document(doc: MessageDoc) -> dict[str, Any]:
     fields = dict(doc.fields)
+    body, attachment = fields.pop("body"), fields.pop("attachment")
+    fields["text"] = "\n".join((fields["subject"], fields["subject"], body, fields["sender"], attachment))
     fields["kind"] = "message"
     fields["sent_at"] = _epoch(fields["sent_at"])
     fields["day"] = fields["sent_at"] // 86400
@@ -224,7 +228,7 @@ class WhooshEngine:
         bodies = texts(rowids)
         hits = []
         for hit, rowid in zip(results, rowids):
-            snippet = hit.highlights("body", text=bodies.get(rowid, ""), top=2) or None
+            snippet = hit.highlights("text", text=bodies.get(rowid, ""), top=2) or None
             hits.append(EngineHit(rowid, float(hit.score or 0.0), snippet))
         return hits
 
@@ -277,10 +281,10 @@ def _text_query(field: str, text: str) -> Any:
 
 def _term(node: q.Term) -> Any:
     if node.field is None:
-        alternatives = [_text_query(field, node.text) for field in TEXT_FIELDS]
+        words = _text_query("text", node.text)
         if AMAZON_ORDER.fullmatch(node.text) or SHOPIFY_ORDER.fullmatch(node.text):
-            alternatives.append(query.Term("order", node.text.lower()))
-        return query.Or(alternatives)
+            return query.Or([words, query.Term("order", node.text.lower())])
+        return words
     if node.field in _FIELD_OF:
         return _text_query(_FIELD_OF[node.field], node.text)
     return query.Term(node.field, node.text.lower())  # keyword and id fields are stored lower-case
