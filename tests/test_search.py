@@ -150,6 +150,7 @@ def test_fields_filters_and_operators(workspace: Path) -> None:
     assert senders(workspace, "date:2026-10-01..2026-10-31") == {"joe@example.com", "pablo@example.es"}
     assert senders(workspace, "date:2026-10-01..2026-10-30") == {"joe@example.com"}
     assert senders(workspace, "is:unanswered from:marie") == {"marie@example.fr"}
+    assert len(search(workspace, "-zzzz", "--limit", "100")) == len(MESSAGES)  # never the index's own meta doc
 
 
 def test_result_shape_sorting_and_snippets(workspace: Path) -> None:
