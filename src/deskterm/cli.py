@@ -261,8 +261,8 @@ def show_command(session: Session, ticket: int) -> None:
     session.say(render_ticket(document))
 
 
-@cli.command("search")
-@click.argument("words", nargs=-1, required=True)
+@cli.command("search", context_settings={"ignore_unknown_options": True})
+@click.argument("words", nargs=-1, required=True, type=click.UNPROCESSED)  # `-word` is a query, not an option
 @click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
 @click.option("--sort", type=click.Choice(["relevance", "newest"]), default="relevance", show_default=True)
 @json_option
