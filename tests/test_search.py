@@ -142,6 +142,9 @@ def test_fields_filters_and_operators(workspace: Path) -> None:
     assert senders(workspace, "foto") == {"lukas@example.de"}  # attachment names are searched
     assert senders(workspace, "from:joe arrived") == {"joe@example.com"}
     assert senders(workspace, '"never arrived"') == {"joe@example.com"}
+    assert senders(workspace, '"arrived never"') == set()  # both words, but not as that phrase
+    assert senders(workspace, '"never arrived" from:joe') == {"joe@example.com"}
+    assert senders(workspace, '"never arrived" OR "arrivato danneggiato"') == {"joe@example.com", "anna@example.it"}
     assert senders(workspace, "arrived -thank") == {"joe@example.com"}
     assert senders(workspace, "arrived NOT from:joe") == set()
     assert senders(workspace, "(rimborso OR reembolso) channel:email") == {"anna@example.it", "pablo@example.es"}
