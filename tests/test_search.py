@@ -141,6 +141,8 @@ def test_fields_filters_and_operators(workspace: Path) -> None:
     assert senders(workspace, "has:attachment") == {"lukas@example.de"}
     assert senders(workspace, "foto") == {"lukas@example.de"}  # attachment names are searched
     assert senders(workspace, "from:joe arrived") == {"joe@example.com"}
+    assert senders(workspace, "from:joe@example.com") == {"joe@example.com"}
+    assert senders(workspace, 'from:"example.de"') == {"lukas@example.de"}
     assert senders(workspace, '"never arrived"') == {"joe@example.com"}
     assert senders(workspace, '"arrived never"') == set()  # both words, but not as that phrase
     assert senders(workspace, '"never arrived" from:joe') == {"joe@example.com"}
