@@ -42,8 +42,8 @@ def make_schema() -> Schema:
         "kind": ID,
         "ticket": ID,
         # What a bare word searches: subject (twice, so it weighs more), body, sender and
-        # attachment names in one field. One posting list per word instead of an OR over four
-        # fields made multi-word queries several times faster.
+        # attachment names in one field: one posting list per word instead of an OR over four
+        # fields (words p50 at 10,000 messages: 9.5 -> 5.8 ms).
         "text": TEXT(analyzer=analyzer),
         "subject": TEXT(analyzer=analyzer),
         "sender": TEXT(analyzer=analyzer, phrase=False),  # names and addresses: no phrases, no positions
