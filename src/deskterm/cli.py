@@ -195,6 +195,7 @@ def _print_status(session: Session, document: dict[str, Any]) -> None:
     session.say(f"workspace  {session.workspace.data_dir}")
     for kind, count in document["counts"].items():
         session.say(f"{kind:<15} {count:>9,}")
+    session.say(f"{'indexed':<15} {document['indexed']:>9,}")
     session.say(f"{'quarantined':<15} {document['quarantined']:>9,}")
     session.say(f"{'outbound queued':<15} {document['outbound_queued']:>9,}")
     for status, count in document["claims"].items():
@@ -346,8 +347,10 @@ def demo_command(session: Session, no_tui: bool, seed: int) -> None:
         _print_status(session, document)
         session.say("\nExplore it:")
         home = session.workspace.data_dir
-        for command in ("status", "show 1", "quarantine", "config"):
-            session.say(f"  deskterm --home {home} {command}")
+        program = sys.argv[0] if Path(sys.argv[0]).name == "deskterm" else "python -m deskterm"
+        for command in ("status", "show 1", "search '\"arrived broken\" OR danneggiato'", "search is:unanswered",
+                        "quarantine", "config"):
+            session.say(f"  {program} --home {home} {command}")
     if outcome.rejected:
         sys.exit(1)
 
