@@ -31,8 +31,8 @@ def write_ledger(path: Path) -> tuple[int, int]:
                       f"{rows}\t{quantity}\tLEX1\tSELLABLE\t\tUS\t\t\t2026-06-{day:02d}T10:00:00-07:00\n")
             rows += 1
         # Amazon repeats identical rows: both copies must be kept.
-        out.write(f"06/01/2026\tX000000000\tB0TEST0001\tSKU-0\tPan\tShipments\t0\t-1\tLEX1\tSELLABLE\t\tUS\t\t\t"
-                  f"2026-06-01T10:00:00-07:00\n")
+        out.write("06/01/2026\tX000000000\tB0TEST0001\tSKU-0\tPan\tShipments\t0\t-1\tLEX1\tSELLABLE\t\tUS\t\t\t"
+                  "2026-06-01T10:00:00-07:00\n")
         rows += 1
     return rows, bad_line
 

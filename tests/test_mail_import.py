@@ -162,9 +162,9 @@ def test_hostile_attachment_names_unknown_charset_and_header_newlines(tmp_path: 
     message = conn.execute("SELECT * FROM messages").fetchone()
     assert "\n" not in message["subject"] and "\r" not in message["subject"]
     assert message["subject"].startswith("Refund Bcc:")
-    assert "Caf\ufffd broken" in message["body"] or "Café broken" in message["body"]
+    assert "Caf\ufffd broken" in message["body"]  # unknown charset: UTF-8 with replacement
     names = [r["filename"] for r in conn.execute("SELECT filename FROM message_attachments ORDER BY position")]
-    assert names[0] == ".bashrc".strip(".") or names[0] == "bashrc"
+    assert names[0] == "bashrc"
     assert names[1] == "x"
     assert all("/" not in n and "\x1b" not in n and "\u202e" not in n and not n.startswith(".") for n in names)
     assert names[3] == "invoice.pdf"

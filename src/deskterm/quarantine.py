@@ -6,6 +6,7 @@ import hashlib
 import sqlite3
 
 from deskterm.digest import digest
+from deskterm.reports.reader import decode_line
 from deskterm.store import Store
 
 
@@ -25,16 +26,9 @@ def list_quarantine(store: Store) -> list[dict[str, object]]:
     return [
         {
             "id": row["id"], "kind": row["kind"], "source": row["source"], "line": row["line"],
-            "reason": row["reason"], "raw": _as_text(bytes(row["raw"])),
+            "reason": row["reason"], "raw": decode_line(bytes(row["raw"])),
             "created_at": row["created_at"],
         }
         for row in rows
     ]
 
-
-def _as_text(raw: bytes) -> str:
-    """The raw bytes as text the way the importer read them: UTF-8, else ISO-8859-1."""
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("iso-8859-1")
