@@ -15,10 +15,13 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from whoosh import index as whoosh_index
 
 from deskterm.index import SearchIndex
 from deskterm.index.engine import META_ID, SCHEMA_VERSION, make_schema
+from deskterm.index.phrase import AdjacentWords
 from deskterm.index.query import And, DateRange, Not, Or, QueryError, Term, parse_query
 from deskterm.store import Store
 
@@ -144,6 +147,9 @@ def test_fields_filters_and_operators(workspace: Path) -> None:
     assert senders(workspace, 'from:"example.de"') == {"lukas@example.de"}
     assert senders(workspace, '"never arrived"') == {"joe@example.com"}
     assert senders(workspace, '"arrived never"') == set()  # both words, but not as that phrase
+    assert senders(workspace, '"order never arrived"') == {"joe@example.com"}
+    assert senders(workspace, '"my never arrived"') == set()
+    assert senders(workspace, '"arrive endommage"') == {"marie@example.fr"}
     assert senders(workspace, '"never arrived" from:joe') == {"joe@example.com"}
     assert senders(workspace, '"never arrived" OR "arrivato danneggiato"') == {"joe@example.com", "anna@example.it"}
     assert senders(workspace, "arrived -thank") == {"joe@example.com"}
@@ -283,3 +289,59 @@ def test_two_processes_indexing_at_once(tmp_path: Path) -> None:
         _, err = worker.communicate(timeout=300)
         assert worker.returncode == 0, err
     _index_equals_store(home, messages)
+
+
+def _epoch(iso_text: str) -> int:
+    return int(dt.datetime.fromisoformat(iso_text.replace("Z", "+00:00")).timestamp())
+
+
+def test_newest_first_over_time_slices_equals_sorting_every_match(tmp_path: Path) -> None:
+    """Newest-first search stops after the newest slices; it must still return exactly what
+    sorting every match by date would, also once syncs have added segments of mixed dates."""
+    home = tmp_path / "ws"
+    run(home, "demo", "--no-tui", "--seed", "5")
+    with Store(home / "deskterm.db") as store:
+        index = SearchIndex(home / "index", store)
+        seen: list[tuple[int, int]] = []
+        total = index.engine.rebuild(store, lambda done, of: seen.append((done, of)), segment_docs=25)
+        assert total == store.scalar("SELECT count(*) FROM messages") > 100
+        assert seen[-1] == (total, total)
+        assert len(index.engine.open()._segments()) > 4  # written by two worker processes
+        with store.write() as conn:  # tickets of every age change: a new small segment spans all dates
+            conn.execute("UPDATE tickets SET status = 'closed' WHERE id % 4 = 0")
+        assert index.sync() > 0
+        key = {row[0]: (_epoch(row[1]), row[2]) for row in store.rows("SELECT message_id, sent_at, id FROM messages")}
+        for text in ("order", "refund OR rimborso", "-zzzz", "is:closed", "channel:amazon", "damaged", "date:30d.."):
+            every = [hit["message_id"] for hit in index.search(text, NOW, limit=10_000)]
+            expected = sorted(every, key=key.__getitem__, reverse=True)
+            for limit in range(1, 41):
+                found = [hit["message_id"] for hit in index.search(text, NOW, limit=limit, newest_first=True)]
+                assert found == expected[:limit], (text, limit)
+        assert index.check().ok
+
+
+@pytest.fixture(scope="module")
+def phrase_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, list[list[str]]]:
+    """300 messages over a 6-word vocabulary, so that every phrase occurs somewhere and not everywhere."""
+    folder = tmp_path_factory.mktemp("phrases")
+    built = whoosh_index.create_in(str(folder), make_schema())
+    rng = random.Random(4)
+    texts = [[rng.choice("abba cab dab ebb fab gab".split()) for _ in range(rng.randint(1, 12))] for _ in range(300)]
+    writer = built.writer()
+    for number, words in enumerate(texts):
+        writer.add_document(id=str(number), kind="message", text=" ".join(words))
+    writer.commit()
+    return built, texts
+
+
+@settings(max_examples=150, deadline=None)
+@given(phrase=st.lists(st.sampled_from("abba cab dab ebb fab gab".split()), min_size=2, max_size=4))
+def test_phrase_matcher_agrees_with_reading_every_message(phrase_index, phrase: list[str]) -> None:
+    built, texts = phrase_index
+    expected = {str(number) for number, words in enumerate(texts)
+                if any(words[at:at + len(phrase)] == phrase for at in range(len(words)))}
+    with built.searcher() as searcher:
+        found = {hit["id"] for hit in searcher.search(AdjacentWords("text", phrase), limit=None)}
+        newest = {searcher.stored_fields(docnum)["id"] for docnum in
+                  AdjacentWords("text", phrase).matcher(searcher).all_ids()}
+    assert found == newest == expected

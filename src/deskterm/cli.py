@@ -265,7 +265,8 @@ def show_command(session: Session, ticket: int) -> None:
 @cli.command("search", context_settings={"ignore_unknown_options": True})
 @click.argument("words", nargs=-1, required=True, type=click.UNPROCESSED)  # `-word` is a query, not an option
 @click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
-@click.option("--sort", type=click.Choice(["relevance", "newest"]), default="relevance", show_default=True)
+@click.option("--sort", type=click.Choice(["newest", "relevance"]), default="newest", show_default=True,
+              help="newest first (as notmuch), or best match first (reads every match: slower on big archives)")
 @json_option
 @pass_session
 def search_command(session: Session, words: tuple[str, ...], limit: int, sort: str) -> None:

@@ -5,30 +5,47 @@ in the same transaction as the data; the highest outbox position applied is kept
 document committed with the batch, so after a crash (or a `kill -9`) the next sync resumes where
 the index really is. Whoosh allows one writer per index: it is taken with a timeout, and a
 process that does not get it leaves the work to the one that has it. Readers never wait.
+
+A rebuild writes the messages newest first as time slices of `SEGMENT_DOCS`, in parallel worker
+processes; syncs add small segments that are merged among themselves only. A newest-first
+search (the default, as in notmuch) reads segments from the newest and stops once no older
+segment can change the page.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import heapq
+import multiprocessing
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from whoosh import highlight, index, query
-from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh import highlight, index, query, scoring
+from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, Schema
 from whoosh.index import LockError
+from whoosh.reading import SegmentReader
+from whoosh.writing import SegmentWriter
 
 from deskterm.index import query as q
-from deskterm.index.analysis import terms, text_analyzer
+from deskterm.index import speedups
+from deskterm.index.analysis import terms, text_field
+from deskterm.index.phrase import AdjacentWords
 from deskterm.index.documents import AMAZON_ORDER, SHOPIFY_ORDER, MessageDoc, known_skus, load_docs
 from deskterm.store import Store
 
+speedups.install()
+
 META_ID = "__meta__"
-SCHEMA_VERSION = 4  # bump when the fields change: an older index is then rebuilt on open
+SCHEMA_VERSION = 5  # bump when the fields change: an older index is then rebuilt on open
 BATCH = 2000
+SEGMENT_DOCS = 10_000  # messages per time slice written by a rebuild (bigger slices spill to disk)
+SMALL_SEGMENT = 5_000  # segments below this (written by syncs) are merged together, never into slices
+MAX_WORKERS = 4
 KEYWORD_FIELDS = ("order", "sku", "asin", "tag", "risk", "is", "has")
 _WITHOUT_POSITIONS = ("sender", "to")
 # `body:` searches the combined field: the body is indexed once, there.
@@ -36,7 +53,6 @@ _FIELD_OF = {"from": "sender", "to": "to", "subject": "subject", "body": "text"}
 
 
 def make_schema() -> Schema:
-    analyzer = text_analyzer()
     fields: dict[str, Any] = {
         "id": ID(stored=True, unique=True),
         "kind": ID,
@@ -44,17 +60,17 @@ def make_schema() -> Schema:
         # What a bare word searches: subject (twice, so it weighs more), body, sender and
         # attachment names in one field: one posting list per word instead of an OR over four
         # fields (words p50 at 10,000 messages: 9.5 -> 5.8 ms).
-        "text": TEXT(analyzer=analyzer),
-        "subject": TEXT(analyzer=analyzer),
-        "sender": TEXT(analyzer=analyzer, phrase=False),  # names and addresses: no phrases, no positions
-        "to": TEXT(analyzer=analyzer, phrase=False),
+        "text": text_field(),
+        "subject": text_field(),
+        "sender": text_field(phrase=False),  # names and addresses: no phrases, no positions
+        "to": text_field(phrase=False),
         "channel": ID,
         "marketplace": ID,
         # Sorting uses the column; ranges use `day`, so fewer trie terms per message (shift 16).
         "sent_at": NUMERIC(int, bits=64, sortable=True, shift_step=16),
         # Whole days since 1970: a date filter over days expands to a few terms, where the same
         # range over seconds expanded to hundreds (dated queries were the slowest kind).
-        "day": NUMERIC(int, bits=32),
+        "day": NUMERIC(int, bits=16, signed=False),  # 4 trie terms instead of 8; good until 2149
         "stamp": STORED,
         "applied": STORED,
         "version": STORED,
@@ -96,6 +112,7 @@ class WhooshEngine:
         self.folder = folder
         self._index: Any = None
         self._searcher: Any = None  # kept open between searches: its caches are what make them fast
+        self._spans: dict[str, tuple[int, int] | None] = {}
 
     # -- opening -----------------------------------------------------------------------------
     def open(self) -> Any:
@@ -174,35 +191,35 @@ class WhooshEngine:
                     else:
                         writer.delete_by_term("id", str(rowid))
                 writer.update_document(id=META_ID, kind="meta", applied=rows[-1][0], version=SCHEMA_VERSION)
-                writer.commit()
+                writer.commit(mergetype=_merge_small_segments)
             except BaseException:
                 writer.cancel()
                 raise
             self._index = self._searcher = None  # reopen to see the new commit
             applied_total += len(rows)
 
-    def rebuild(self, store: Store, progress: Callable[[int, int], None] | None = None) -> int:
-        """Build a fresh index beside the old one from every message, then swap it in."""
+    def rebuild(self, store: Store, progress: Callable[[int, int], None] | None = None,
+                segment_docs: int = SEGMENT_DOCS) -> int:
+        """Build a fresh index beside the old one from every message, then swap it in.
+
+        Messages are written newest first in segments of `segment_docs`, one time slice each,
+        so a newest-first search can stop after the newest slices (see `_search_newest`). Slices
+        are written by worker processes in parallel, each reading its own messages from the store.
+        """
         parent = self.folder.parent
         fresh = parent / f".{self.folder.name}.new-{os.getpid()}"
         shutil.rmtree(fresh, ignore_errors=True)
         fresh.mkdir(parents=True, mode=0o700)
-        applied = store.scalar("SELECT coalesce(max(seq), 0) FROM index_outbox")
-        total = store.scalar("SELECT count(*) FROM messages")
-        built = index.create_in(str(fresh), make_schema())
-        writer = built.writer(limitmb=128, procs=2, multisegment=True)
-        done = 0
         try:
-            for chunk in _chunks(store):
-                for doc in chunk:
-                    writer.add_document(**_document(doc))
-                done += len(chunk)
-                if progress:
-                    progress(done, total)
+            applied = store.scalar("SELECT coalesce(max(seq), 0) FROM index_outbox")
+            ids = [row[0] for row in store.rows("SELECT id FROM messages ORDER BY sent_at DESC, id DESC")]
+            built = index.create_in(str(fresh), make_schema())
+            slices = _slices(ids, segment_docs)
+            segments = _write_slices(store.path, fresh, slices, progress)
+            writer = built.writer()
             writer.add_document(id=META_ID, kind="meta", applied=applied, version=SCHEMA_VERSION)
-            writer.commit()
+            writer.commit(mergetype=lambda _writer, existing: [*existing, *segments])
         except BaseException:
-            writer.cancel()
             shutil.rmtree(fresh, ignore_errors=True)
             raise
         old = parent / f".{self.folder.name}.old-{os.getpid()}"
@@ -211,7 +228,7 @@ class WhooshEngine:
         os.replace(fresh, self.folder)
         shutil.rmtree(old, ignore_errors=True)
         self._index = self._searcher = None
-        return done
+        return len(ids)
 
     # -- reading -----------------------------------------------------------------------------
     def search(self, node: q.Node, limit: int, newest_first: bool,
@@ -220,31 +237,158 @@ class WhooshEngine:
         counting every match of a broad word cost a third of a search.)"""
         whoosh_query = to_whoosh(node)
         searcher = self.searcher()
-        # No mask and no matched-term recording: at 100,000 messages both cost a third of the
-        # median search. The meta document has no text and no day, and negations start from
-        # kind:message, so it never matches.
-        results = searcher.search(whoosh_query, limit=limit, sortedby="sent_at" if newest_first else None,
-                                  reverse=newest_first)
-        results.fragmenter = highlight.ContextFragmenter(maxchars=160, surround=50)
-        results.formatter = _Marks()
-        rowids = [int(hit["id"]) for hit in results]
-        bodies = texts(rowids)
-        hits = []
-        for hit, rowid in zip(results, rowids):
-            snippet = hit.highlights("text", text=bodies.get(rowid, ""), top=2) or None
-            hits.append(EngineHit(rowid, float(hit.score or 0.0), snippet))
-        return hits
+        if newest_first:
+            found = [(rowid, 0.0) for rowid in self._search_newest(searcher, whoosh_query, limit)]
+        else:
+            # No mask and no matched-term recording: at 100,000 messages both cost a third of the
+            # median search. The meta document has no text and no day, and negations start from
+            # kind:message, so it never matches.
+            found = [(int(hit["id"]), float(hit.score or 0.0)) for hit in searcher.search(whoosh_query, limit=limit)]
+        words = frozenset(text for field, text in whoosh_query.iter_all_terms() if field in ("text", "subject"))
+        bodies = texts([rowid for rowid, _score in found])
+        return [EngineHit(rowid, score, self._snippet(bodies.get(rowid, ""), words)) for rowid, score in found]
+
+    def _snippet(self, body: str, words: frozenset[str]) -> str | None:
+        if not words or not body:
+            return None
+        analyzer = self.open().schema["text"].analyzer
+        return highlight.highlight(body, words, analyzer, _FRAGMENTER, _Marks(), top=2) or None
+
+    def _search_newest(self, searcher: Any, whoosh_query: Any, limit: int) -> list[int]:
+        """Message ids, newest first: one segment at a time from the newest, stopping once no
+        older segment can hold a match newer than the page's last.
+
+        A rebuild writes the index as time slices, so a search for a common word reads the
+        newest slice or two instead of every match in the archive. Matches are read unscored,
+        straight from the matcher: Whoosh's sorting collector cost 2 ms a segment to set up.
+        """
+        leaves = []
+        for leaf, _offset in searcher.leaf_searchers():
+            span = self._day_span(leaf.reader())
+            if span is not None:
+                leaves.append((span[1], leaf))
+        leaves.sort(key=lambda item: item[0], reverse=True)
+        page: list[tuple[int, int]] = []  # (sent_at, message id), newest first
+        for last_day, leaf in leaves:
+            if len(page) >= limit and page[limit - 1][0] >= (last_day + 1) * 86400:
+                break
+            matcher = whoosh_query.matcher(leaf, leaf.context(needs_current=False, weighting=_UNSCORED))
+            if not matcher.is_active():
+                continue
+            sent_at = leaf.reader().column_reader("sent_at")
+            newest = heapq.nlargest(limit, ((sent_at[docnum], docnum) for docnum in matcher.all_ids()))
+            found = [(stamp, int(leaf.stored_fields(docnum)["id"])) for stamp, docnum in newest]
+            page = heapq.nlargest(limit, [*page, *found])
+        return [rowid for _sent_at, rowid in page]
+
+    def _day_span(self, reader: Any) -> tuple[int, int] | None:
+        """The first and last day of a segment's messages, from its `day` terms (cached: a
+        segment never changes; deletions only make the span wider than it needs to be)."""
+        key = reader.segment().segment_id()
+        if key not in self._spans:
+            field = reader.schema["day"]
+            days = [field.from_bytes(token) for token in field.sortable_terms(reader, "day")]
+            self._spans[key] = (days[0], days[-1]) if days else None
+        return self._spans[key]
 
 
-def _chunks(store: Store, size: int = 5000) -> Iterator[list[MessageDoc]]:
-    skus = known_skus(store)
-    last = 0
-    while True:
-        ids = [row[0] for row in store.rows("SELECT id FROM messages WHERE id > ? ORDER BY id LIMIT ?", (last, size))]
-        if not ids:
-            return
-        yield load_docs(store, ids, skus)
-        last = ids[-1]
+def _merge_small_segments(writer: Any, segments: list[Any]) -> list[Any]:
+    """Merge the small segments syncs write, once there are several; never the time slices.
+
+    Whoosh's default policy would, past some size, merge slices together: at a million messages
+    one sync would rewrite half the index, and the merged slices would span all of time.
+    """
+    small = [segment for segment in segments if segment.doc_count_all() < SMALL_SEGMENT]
+    if len(small) < 4:
+        return segments
+    for segment in small:
+        reader = SegmentReader(writer.storage, writer.schema, segment)
+        writer.add_reader(reader)
+        reader.close()
+    merged = {segment.segment_id() for segment in small}
+    return [segment for segment in segments if segment.segment_id() not in merged]
+
+
+def _slices(ids: list[int], most: int) -> list[list[int]]:
+    """At most `most` ids a slice, in a number of slices the workers share evenly (5 slices on
+    2 workers left one idle for the last fifth of a rebuild)."""
+    if len(ids) <= most:
+        return [ids] if ids else []
+    count = -(-len(ids) // most)
+    workers = _workers(count)
+    count = -(-count // workers) * workers
+    return [ids[number * len(ids) // count:(number + 1) * len(ids) // count] for number in range(count)]
+
+
+def _workers(slices: int) -> int:
+    return min(slices, os.cpu_count() or 1, MAX_WORKERS)
+
+
+def _write_slices(db_path: Path, folder: Path, slices: list[list[int]],
+                  progress: Callable[[int, int], None] | None) -> list[Any]:
+    """Write each slice of message ids as one segment of the index in `folder`; return them."""
+    total = sum(len(ids) for ids in slices)
+    workers = _workers(len(slices))
+    if workers < 2:
+        done = 0
+
+        def written_here(count: int) -> None:
+            nonlocal done
+            done += count
+            if progress:
+                progress(done, total)
+
+        return [_write_segment(db_path, folder, ids, written_here) for ids in slices]
+    context = multiprocessing.get_context("spawn")  # the parent's SQLite handle must not be forked
+    written = context.Value("q", 0)
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                             initargs=(written,)) as pool:
+        futures = [pool.submit(_write_segment, db_path, folder, ids) for ids in slices]
+        pending = set(futures)
+        try:
+            while pending:
+                done, pending = wait(pending, timeout=0.25, return_when=FIRST_EXCEPTION)
+                for future in done:
+                    future.result()  # the first failure stops the rebuild, not the last slice
+                if progress:
+                    progress(written.value, total)
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
+        return [future.result() for future in futures]
+
+
+_written: Any = None  # a worker's shared counter of messages written, for the parent's progress bar
+
+
+def _start_worker(written: Any) -> None:
+    global _written
+    _written = written
+
+
+def _write_segment(db_path: Path, folder: Path, ids: list[int],
+                   written_here: Callable[[int], None] | None = None) -> Any:
+    """One segment holding these messages, in this order (a worker process's job)."""
+    store = Store(db_path)
+    try:
+        writer = SegmentWriter(index.open_dir(str(folder)), _lk=False, limitmb=256)
+        skus = known_skus(store)
+        for start in range(0, len(ids), 2000):
+            part = ids[start:start + 2000]
+            docs = {doc.id: doc for doc in load_docs(store, part, skus)}
+            for rowid in part:
+                if rowid in docs:  # deleted since the ids were read
+                    writer.add_document(**_document(docs[rowid]))
+            if written_here:
+                written_here(len(part))
+            else:
+                with _written.get_lock():
+                    _written.value += len(part)
+        # Not writer._finish(): it would delete the temporary folder the other workers share; the
+        # parent's commit removes it once every slice is written.
+        return writer._finalize_segment()
+    finally:
+        store.close()
 
 
 class _Marks(highlight.Formatter):
@@ -254,6 +398,10 @@ class _Marks(highlight.Formatter):
 
     def format_token(self, text: str, token: Any, replace: bool = False) -> str:
         return "**" + highlight.get_text(text, token, replace) + "**"
+
+
+_FRAGMENTER = highlight.ContextFragmenter(maxchars=160, surround=50)
+_UNSCORED = scoring.Frequency()  # matchers need a weighting; this one costs nothing to set up
 
 
 def to_whoosh(node: q.Node) -> Any:
@@ -281,7 +429,7 @@ def _text_query(field: str, text: str) -> Any:
         return query.Term(field, words[0])
     if field in _WITHOUT_POSITIONS:  # an address's parts: all of them, in any order
         return query.And([query.Term(field, word) for word in words])
-    return query.Phrase(field, words)
+    return AdjacentWords(field, words)
 
 
 def _term(node: q.Term) -> Any:

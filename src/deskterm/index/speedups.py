@@ -1,0 +1,102 @@
+"""Five fixes to Whoosh's own hot paths, installed by the engine.
+
+Both keep Whoosh's results exactly; they only remove work Whoosh repeats in pure Python. They
+target whoosh-reloaded 2.7 (the `whoosh3` codec); the test suite runs every search through them.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from typing import Any
+
+from whoosh.codec import whoosh3
+from whoosh.matching import IntersectionMatcher, ReadTooFar
+from whoosh.searching import Searcher
+from whoosh.util.numeric import byte_to_length
+
+
+def _cached_column_reader(self: Any, fieldname: str, column: Any) -> Any:
+    """`W3PerDocReader._cached_reader`, remembering absent columns too.
+
+    Whoosh looks up a length column for every posting it writes and every document it scores; for
+    a field without lengths (ids, keywords, numbers) it asked the file system each time: twenty
+    `stat` calls per indexed message, a sixth of the indexing time.
+    """
+    try:
+        return self._readers[fieldname]
+    except KeyError:
+        reader = self.column_reader(fieldname, column) if self.has_column(fieldname) else None
+        self._readers[fieldname] = reader
+        return reader
+
+
+def _doc_field_length(self: Any, docnum: int, fieldname: str, default: int = 0) -> int | None:
+    """`W3PerDocReader.doc_field_length` from the whole length column, read once.
+
+    Whoosh read each length through a column reader, a seek and a one-byte read: once per posting
+    when it writes a segment, once per document when it scores one (a quarter of a relevance
+    search for a common word).
+    """
+    if docnum > self._doccount:
+        raise IndexError(f"Asked for docnum {docnum!r} of {self._doccount}")
+    columns = self.__dict__.setdefault("_whole_lengths", {})
+    column = columns.get(fieldname, b"")
+    if column == b"":
+        reader = self._cached_reader(whoosh3._lenfield(fieldname), whoosh3.LENGTHS_COLUMN)
+        column = columns[fieldname] = None if reader is None else bytes(reader)
+    if column is None:
+        return default
+    lbyte = column[docnum]
+    return byte_to_length(lbyte) if lbyte else None  # as Whoosh answers for an empty field
+
+
+def _skip_to(self: Any, targetid: int) -> None:
+    """`W3LeafMatcher.skip_to` with a binary search inside the block.
+
+    Whoosh stepped through a block's postings one by one; an AND of two common words spends most
+    of its time there (at 100,000 messages: 5 million calls for 33 queries).
+    """
+    if not self.is_active():
+        raise ReadTooFar
+    if targetid <= self.id():
+        return
+    if targetid > self._maxid:
+        self._skip_to_block(lambda: targetid > self._maxid)
+        if not self.is_active():
+            return
+    if self._ids is None:
+        self._read_ids()
+    self._i = bisect_left(self._ids, targetid, self._i)
+    if self._i >= self._blocklength:
+        self._next_block()
+
+
+def _intersection_ids(self: Any) -> Any:
+    """`IntersectionMatcher.all_ids` by leapfrogging with `skip_to`.
+
+    Whoosh made a set of every id of both sides: a rare word AND a common one read the common
+    word's whole posting list (at 1,000,000 messages, 4.5 million ids for 68 queries, 430 ms at
+    the 95th percentile). Sorted and unscored searches take this path.
+    """
+    while self.is_active():
+        yield self.id()
+        self.next()
+
+
+def _field_length(self: Any, fieldname: str) -> int:
+    """`Searcher.field_length`, summed over the segments once per searcher instead of once per
+    scorer (a search over 100 segments built 100 scorers, each summing 100 segments)."""
+    if self.has_parent():
+        return self.get_parent().field_length(fieldname)
+    lengths = self.__dict__.setdefault("_field_lengths", {})
+    if fieldname not in lengths:
+        lengths[fieldname] = self.reader().field_length(fieldname)
+    return lengths[fieldname]
+
+
+def install() -> None:
+    whoosh3.W3PerDocReader._cached_reader = _cached_column_reader
+    whoosh3.W3PerDocReader.doc_field_length = _doc_field_length
+    whoosh3.W3LeafMatcher.skip_to = _skip_to
+    IntersectionMatcher.all_ids = _intersection_ids
+    Searcher.field_length = _field_length
