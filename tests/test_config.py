@@ -38,7 +38,8 @@ def test_effective_config_masks_secrets(home: Path, cli, monkeypatch: pytest.Mon
     result = cli("config", "--json")
     assert result.code == 0, result.err
     document = result.json()
-    assert document["sla"] == {"response_hours": 12}
+    assert document["sla"] == {"response_hours": 12, "critical_hours": 2, "high_hours": 4, "medium_hours": 12,
+                               "low_hours": 24, "channels": {}}
     assert document["channels"]["buyer-mail"]["password_env"] == {"env": "DESKTERM_TEST_IMAP_PASSWORD", "set": True}
     assert document["channels"]["amazon-us"]["refresh_token_env"]["set"] is False
     assert document["channels"]["buyer-mail"]["mailboxes"] == ["INBOX"]  # default filled in
@@ -50,14 +51,21 @@ def test_effective_config_masks_secrets(home: Path, cli, monkeypatch: pytest.Mon
 def test_missing_config_means_defaults(cli) -> None:
     result = cli("config", "--json")
     assert result.code == 0
-    assert result.json()["sla"] == {"response_hours": 24}
+    assert result.json()["sla"] == {"response_hours": 24, "critical_hours": 2, "high_hours": 4, "medium_hours": 12,
+                                    "low_hours": 24, "channels": {}}
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
         (GOOD + "\n[channels.shop]\nkind = \"shopify\"\nshop = \"x\"\ntoken = \"inline\"\n", "channels.shop.token: unknown key"),
-        (GOOD.replace('response_hours = 12', 'response_hours = "12"'), "sla.response_hours: expected integer, got string"),
+        (GOOD.replace('response_hours = 12', 'response_hours = "12"'), "sla.response_hours: expected number, got string"),
+        (GOOD + "\n[sla.channels.fax]\nlow_hours = 8\n", "sla.channels.fax: unknown channel"),
+        (GOOD + "\n[sla.channels.amazon]\nbusiness_hours = \"mon-fri 09:00-18:00\"\n",
+         "sla.channels.amazon.business_hours: Amazon counts weekends and holidays"),
+        (GOOD + "\n[sla.channels.shopify]\nbusiness_hours = \"mon-fri 09:00-18:00\"\ntimezone = \"Europe/Rom\"\n",
+         "sla.channels.shopify.timezone: unknown time zone"),
+        (GOOD + "\n[sla.channels.email]\nhigh_hours = \"4\"\n", "sla.channels.email.high_hours: expected number"),
         (GOOD.replace('region = "na"', 'region = "mars"'), "channels.amazon-us.region: expected one of na, eu, fe"),
         (GOOD.replace('host = "imap.example.com"\n', ''), "channels.buyer-mail.host: required key is missing"),
         (GOOD.replace('[sla]', '[sla]\nresponse_minutes = 5'), "sla.response_minutes: unknown key"),

@@ -26,7 +26,9 @@ from deskterm.store import Store
 from deskterm.workspace import Workspace
 
 if TYPE_CHECKING:
+    from deskterm.actions import Actions
     from deskterm.index import SearchIndex
+    from deskterm.triage.assess import Triage
 
 
 @dataclass
@@ -39,6 +41,7 @@ class Session:
     debug: bool = False
     _store: Store | None = field(default=None, repr=False)
     _config: Config | None = field(default=None, repr=False)
+    _triage: "Triage | None" = field(default=None, repr=False)
 
     @property
     def workspace(self) -> Workspace:
@@ -58,6 +61,45 @@ class Session:
             workspace.ensure()
             self._store = Store(workspace.database, self.clock)
         return self._store
+
+    @property
+    def agent(self) -> str:
+        """Who is acting: config `agent`, else $DESKTERM_AGENT, else the login name."""
+        import getpass
+        import os
+
+        if self.config.agent:
+            return self.config.agent
+        try:
+            return os.environ.get("DESKTERM_AGENT") or getpass.getuser()
+        except (KeyError, OSError):
+            return "agent"
+
+    def triage(self) -> "Triage":
+        """Triage, brought up to date (new messages read, tickets recomputed) before it is used."""
+        if self._triage is None:
+            from deskterm.triage.assess import Triage
+            from deskterm.triage.rules import load_rules
+
+            self._triage = Triage(self.store, self.config, self.clock, load_rules(self.risk_rules_path()))
+        self._triage.refresh()
+        return self._triage
+
+    def risk_rules_path(self) -> Path | None:
+        """Config `risk_rules_file`, else risk-rules.txt beside config.toml, else the built-in rules."""
+        if self.config.risk_rules_file:
+            return Path(self.config.risk_rules_file).expanduser()
+        own = self.workspace.risk_rules_file
+        return own if own.exists() else None
+
+    def templates_dir(self) -> Path:
+        configured = self.config.templates_dir
+        return Path(configured).expanduser() if configured else self.workspace.templates_dir
+
+    def actions(self) -> "Actions":
+        from deskterm.actions import Actions
+
+        return Actions(self.store, self.config, self.triage(), self.agent, self.workspace.attachments_dir)
 
     def search_index(self) -> "SearchIndex":
         from deskterm.index import SearchIndex
@@ -142,6 +184,7 @@ def import_command(session: Session, paths: tuple[Path, ...]) -> None:
 
     outcome = import_paths(session.store, list(paths), session.workspace.attachments_dir,
                            session.config.own_address_set())
+    session.triage()  # new messages get their risk and their tickets a clock now, not at the next look
     for rejection in outcome.rejected:
         click.echo(one_line(rejection.as_text()), err=True)
     if session.json_output:
@@ -251,15 +294,17 @@ def show_command(session: Session, ticket: int) -> None:
     """The conversation of TICKET with its order context."""
     from deskterm.views import ticket_view
 
+    session.triage()
     document = ticket_view(session.store, ticket)
     if document is None:
         raise UserError(f"no ticket {ticket}")
+    session.actions().opened(ticket)  # what this agent has seen: the reply's collision check
     if session.json_output:
         session.emit(document)
         return
     from deskterm.render import render_ticket
 
-    session.say(render_ticket(document))
+    session.say(render_ticket(document, session.clock.now()))
 
 
 @cli.command("search", context_settings={"ignore_unknown_options": True})
@@ -349,11 +394,19 @@ def demo_command(session: Session, no_tui: bool, seed: int) -> None:
         session.say("\nExplore it:")
         home = session.workspace.data_dir
         program = sys.argv[0] if Path(sys.argv[0]).name == "deskterm" else "python -m deskterm"
-        for command in ("status", "show 1", "search '\"arrived broken\" OR danneggiato'", "search is:unanswered",
-                        "quarantine", "config"):
+        from deskterm.triage.queue import queue
+
+        top = queue(session.store, session.clock.now(), limit=1)
+        for command in ("queue", f"show {top[0]['ticket_id'] if top else 1}", "search '\"arrived broken\" OR danneggiato'", "search is:unanswered",
+                        "stats", "templates", "quarantine", "config"):
             session.say(f"  {program} --home {home} {command}")
     if outcome.rejected:
         sys.exit(1)
+
+
+from deskterm.cli_desk import register  # noqa: E402 - the agent's commands need the group above
+
+register(cli)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -29,14 +29,33 @@ class Key:
 
 _SECURITY = ("tls", "starttls", "none")
 
+_NUMBER = (int, float)
 _TOP: dict[str, Key] = {
     "own_addresses": Key(list, [], item=str),
+    "agent": Key(str),                 # who acts; else $DESKTERM_AGENT, else the login name
+    "templates_dir": Key(str),         # reply templates; else <workspace>/templates
     "risk_rules_file": Key(str),
     "sourcing_costs_file": Key(str),
 }
-_SLA: dict[str, Key] = {
-    "response_hours": Key(int, 24),
+_TARGETS: dict[str, Key] = {
+    "critical_hours": Key(_NUMBER, 2),
+    "high_hours": Key(_NUMBER, 4),
+    "medium_hours": Key(_NUMBER, 12),
+    "low_hours": Key(_NUMBER, 24),
 }
+_SLA: dict[str, Key] = {
+    "response_hours": Key(_NUMBER, 24),   # Amazon's limit for answering a buyer message
+    **_TARGETS,
+}
+# [sla.channels.NAME], NAME being a ticket channel: amazon, shopify, tiktok, email.
+_SLA_CHANNEL: dict[str, Key] = {
+    **{key: Key(_NUMBER) for key in _TARGETS},
+    "hard_limit_hours": Key(_NUMBER),
+    "business_hours": Key(str),        # "mon-fri 09:00-18:00"
+    "timezone": Key(str, "UTC"),
+    "holidays": Key(list, [], item=str),
+}
+SLA_CHANNELS = ("amazon", "shopify", "tiktok", "email")
 _CHANNEL_COMMON: dict[str, Key] = {
     "kind": Key(str, required=True, choices=("amazon", "imap", "shopify", "tiktok")),
     "enabled": Key(bool, True),
@@ -93,6 +112,8 @@ class Config:
     """The effective configuration: the file's values over the defaults."""
 
     own_addresses: list[str] = field(default_factory=list)
+    agent: str | None = None
+    templates_dir: str | None = None
     risk_rules_file: str | None = None
     sourcing_costs_file: str | None = None
     sla: dict[str, Any] = field(default_factory=dict)
@@ -123,6 +144,8 @@ class Config:
         return {
             "source": str(self.source) if self.source else None,
             "own_addresses": self.own_addresses,
+            "agent": self.agent,
+            "templates_dir": self.templates_dir,
             "risk_rules_file": self.risk_rules_file,
             "sourcing_costs_file": self.sourcing_costs_file,
             "sla": self.sla,
@@ -133,7 +156,7 @@ class Config:
 def load_config(path: Path) -> Config:
     """Read and validate `path`; a missing file means every default."""
     if not path.exists():
-        return Config(sla=_defaults(_SLA))
+        return Config(sla={**_defaults(_SLA), "channels": {}})
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -153,15 +176,39 @@ def _validate(raw: dict[str, Any], path: Path) -> Config:
     values = _check_table(top, _TOP, "", fail)
     if not isinstance(sla, dict):
         raise fail("sla", f"expected a table, got {_type_name(sla)}")
+    sla = dict(sla)
+    sla_channels = sla.pop("channels", {})
+    if not isinstance(sla_channels, dict):
+        raise fail("sla.channels", f"expected a table, got {_type_name(sla_channels)}")
     if not isinstance(channels, dict):
         raise fail("channels", f"expected a table, got {_type_name(channels)}")
     config = Config(
         own_addresses=values["own_addresses"],
+        agent=values["agent"],
+        templates_dir=values["templates_dir"],
         risk_rules_file=values["risk_rules_file"],
         sourcing_costs_file=values["sourcing_costs_file"],
-        sla=_check_table(sla, _SLA, "sla.", fail),
+        sla={**_check_table(sla, _SLA, "sla.", fail), "channels": {}},
         source=path,
     )
+    for name, table in sla_channels.items():
+        prefix = f"sla.channels.{name}"
+        if name not in SLA_CHANNELS:
+            raise fail(prefix, f"unknown channel; expected one of {', '.join(SLA_CHANNELS)}")
+        if not isinstance(table, dict):
+            raise fail(prefix, f"expected a table, got {_type_name(table)}")
+        checked = _check_table(table, _SLA_CHANNEL, prefix + ".", fail)
+        if name == "amazon" and checked["business_hours"]:
+            raise fail(prefix + ".business_hours", "Amazon counts weekends and holidays; business hours are "
+                                                   "for other channels")
+        if checked["business_hours"]:
+            from deskterm.triage.sla import parse_business_hours
+
+            try:
+                parse_business_hours(checked["business_hours"], checked["timezone"], checked["holidays"], prefix)
+            except UserError as exc:
+                raise UserError(f"{path}: {exc}") from None
+        config.sla["channels"][name] = checked
     for name, channel in channels.items():
         prefix = f"channels.{name}."
         if not isinstance(channel, dict):
@@ -210,6 +257,8 @@ def _defaults(schema: dict[str, Key]) -> dict[str, Any]:
 
 
 def _type_name(value: Any) -> str:
+    if value == _NUMBER:
+        return "number"
     kind = value if isinstance(value, (type, tuple)) else type(value)
     names = {str: "string", int: "integer", bool: "boolean", list: "array", dict: "table", float: "float"}
     return names.get(kind, getattr(kind, "__name__", str(kind)))

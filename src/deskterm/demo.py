@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from deskterm.demo_data import generate_files
 from deskterm.importer import import_paths
 from deskterm.outcome import ImportOutcome
+from deskterm.triage.rules import default_rules_text
 
 if TYPE_CHECKING:
     from deskterm.cli import Session
@@ -30,8 +31,10 @@ def build_demo(session: "Session", seed: int) -> tuple[ImportOutcome, list[Path]
     workspace.ensure()
     if not workspace.config_file.exists():
         workspace.config_file.write_text(DEMO_CONFIG, encoding="utf-8")
+        workspace.risk_rules_file.write_text(default_rules_text(), encoding="utf-8")  # to read and edit
         session.reload_config()  # the demo's own addresses mark replies as outbound
     files = generate_files(workspace.data_dir / "demo-files", seed=seed, now=session.clock.now())
     outcome = import_paths(session.store, files, workspace.attachments_dir, session.config.own_address_set())
+    session.triage()
     session.search_index().sync(progress=session.progress("indexing"))
     return outcome, files

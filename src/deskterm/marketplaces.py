@@ -43,3 +43,12 @@ def from_tld(tld: str) -> str | None:
 
 def default_currency(code: str | None) -> str | None:
     return MARKETPLACES[code][3] if code in MARKETPLACES else None
+
+
+_LANGUAGES = {"DE": "de", "FR": "fr", "BE": "fr", "IT": "it", "ES": "es", "MX": "es"}
+LANGUAGES = ("en", "it", "de", "fr", "es")  # what deskterm writes templates and case texts in
+
+
+def language(code: str | None) -> str:
+    """The language a buyer on this marketplace reads (English where deskterm has no other)."""
+    return _LANGUAGES.get((code or "").upper(), "en")

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from deskterm.sanitize import for_terminal, one_line
+from deskterm.triage.queue import time_left
 
 
-def render_ticket(view: dict[str, Any]) -> str:
+def render_ticket(view: dict[str, Any], now: dt.datetime) -> str:
     ticket = view["ticket"]
     customer = ticket.get("customer_name") or ticket.get("customer_address") or "unknown customer"
     lines = [
         one_line(f"Ticket {ticket['id']} · {ticket['channel']} · {ticket['status']} · {customer}"),
         one_line(f"Subject: {ticket['subject']}"),
+        one_line(f"Risk: {ticket['risk']} · SLA: {time_left(ticket['sla_due'], now)}"
+                 + (f" (due {ticket['sla_due']})" if ticket["sla_due"] else "")
+                 + (f" · assigned to {ticket['assignee']}" if ticket["assignee"] else "")
+                 + (f" · tags {', '.join(ticket['tags'])}" if ticket["tags"] else "")),
     ]
+    lines += ["    " + one_line(f"{item['level']}: {item['text']}") for item in ticket["risk_reasons"]]
     for order in view["orders"]:
         lines.append(one_line(
             f"Order {order['order_id']} · {order['marketplace'] or '?'} · {order['status']} · "
@@ -36,4 +43,9 @@ def render_ticket(view: dict[str, Any]) -> str:
         lines += ["  " + row for row in for_terminal(message["body"] or "").splitlines()]
         for attachment in message["attachments"]:
             lines.append("  " + one_line(f"📎 {attachment['filename']} ({attachment['size']:,} bytes)"))
+        if message["no_response_needed"]:
+            lines.append("  " + one_line(f"(no response needed: {message['no_response_needed']})"))
+    for note in view["notes"]:
+        lines += ["", one_line(f"✎ note by {note['agent']} at {note['created_at']}")]
+        lines += ["  " + row for row in for_terminal(note["body"]).splitlines()]
     return "\n".join(lines)

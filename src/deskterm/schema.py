@@ -349,7 +349,54 @@ BEGIN
 END;
 """
 
+# Triage: risk per message and ticket, SLA clocks, agent actions (notes, snooze, views for the
+# collision check), and the order facts the risk signals read.
+V3 = """
+ALTER TABLE messages ADD COLUMN risk TEXT;                 -- NULL until triage has read it
+ALTER TABLE messages ADD COLUMN risk_reasons TEXT;         -- JSON list of {level, rule, text}
+ALTER TABLE messages ADD COLUMN no_response_needed TEXT;   -- the reason, when an agent said so
+ALTER TABLE messages ADD COLUMN agent TEXT;                -- who wrote it in deskterm
+CREATE INDEX messages_untriaged ON messages(id) WHERE risk IS NULL;
+ALTER TABLE tickets ADD COLUMN risk TEXT NOT NULL DEFAULT 'low';
+ALTER TABLE tickets ADD COLUMN risk_reasons TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE tickets ADD COLUMN risk_rank INTEGER GENERATED ALWAYS AS
+    (CASE risk WHEN 'critical' THEN 3 WHEN 'high' THEN 2 WHEN 'medium' THEN 1 ELSE 0 END) VIRTUAL;
+ALTER TABLE tickets ADD COLUMN risk_override_at TEXT;      -- an agent set the level (audit-logged)
+ALTER TABLE tickets ADD COLUMN risk_override_message INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tickets ADD COLUMN sla_started_at TEXT;
+ALTER TABLE tickets ADD COLUMN sla_due TEXT;
+ALTER TABLE tickets ADD COLUMN status_at TEXT;             -- when an agent last set the status
+ALTER TABLE tickets ADD COLUMN status_message INTEGER NOT NULL DEFAULT 0;  -- the newest message then
+ALTER TABLE tickets ADD COLUMN snoozed_until TEXT;
+CREATE INDEX tickets_queue ON tickets(status, risk_rank DESC, sla_due, created_at);
+ALTER TABLE orders ADD COLUMN latest_delivery_date TEXT;
+ALTER TABLE orders ADD COLUMN tracking TEXT;
+CREATE TABLE notes (
+    id INTEGER PRIMARY KEY,
+    ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+    agent TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX notes_ticket ON notes(ticket_id);
+CREATE TABLE ticket_views (                                -- what an agent had seen when they opened it
+    ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+    agent TEXT NOT NULL,
+    opened_at TEXT NOT NULL,
+    last_message INTEGER NOT NULL,
+    PRIMARY KEY (ticket_id, agent)
+);
+DROP TRIGGER tickets_reindex;
+CREATE TRIGGER tickets_reindex AFTER UPDATE OF status, tags, risk, last_inbound_at, last_outbound_at ON tickets
+WHEN old.status IS NOT new.status OR old.tags IS NOT new.tags OR old.risk IS NOT new.risk
+  OR (coalesce(old.last_inbound_at, '') > coalesce(old.last_outbound_at, ''))
+     IS NOT (coalesce(new.last_inbound_at, '') > coalesce(new.last_outbound_at, ''))
+BEGIN
+  INSERT INTO index_outbox (message_rowid) SELECT id FROM messages WHERE ticket_id = new.id;
+END;
+"""
+
 # Append new migrations; never edit one that has shipped.
-MIGRATIONS: list[str] = [V1, V2]
+MIGRATIONS: list[str] = [V1, V2, V3]
 
 SCHEMA_VERSION = len(MIGRATIONS)

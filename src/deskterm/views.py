@@ -60,8 +60,10 @@ def ticket_view(store: Store, ticket_id: int) -> dict[str, Any] | None:
     messages = []
     for row in store.rows(
         "SELECT id, message_id, direction, kind, channel, sender, sender_name, recipients, subject, sent_at, body,"
-        " order_id, marketplace FROM messages WHERE ticket_id = ? ORDER BY sent_at, id", (ticket_id,)):
+        " order_id, marketplace, risk, risk_reasons, no_response_needed, agent FROM messages WHERE ticket_id = ?"
+        " ORDER BY sent_at, id", (ticket_id,)):
         message = {k: row[k] for k in row.keys() if k != "id"}
+        message["risk_reasons"] = json.loads(message["risk_reasons"] or "[]")
         message["attachments"] = _dicts(store.rows(
             "SELECT ma.filename, ma.sha256, a.size, a.content_type FROM message_attachments ma "
             "JOIN attachments a ON a.sha256 = ma.sha256 WHERE ma.message_id = ? ORDER BY position", (row["id"],)))
@@ -77,6 +79,7 @@ def ticket_view(store: Store, ticket_id: int) -> dict[str, Any] | None:
         orders.append(order)
     ticket_dict = {k: ticket[k] for k in ticket.keys()}
     ticket_dict["tags"] = json.loads(ticket_dict["tags"] or "[]")
+    ticket_dict["risk_reasons"] = json.loads(ticket_dict["risk_reasons"] or "[]")
     claims = []
     for row in store.rows(
         f"SELECT * FROM claims WHERE order_id IN ({marks}) "
@@ -96,4 +99,6 @@ def ticket_view(store: Store, ticket_id: int) -> dict[str, Any] | None:
         "refunds": _dicts(store.rows(
             f"SELECT * FROM refunds WHERE order_id IN ({marks}) ORDER BY refund_date", order_ids), ("refund_key",)),
         "claims": claims,
+        "notes": _dicts(store.rows("SELECT agent, body, created_at FROM notes WHERE ticket_id = ? ORDER BY id",
+                                   (ticket_id,))),
     }

@@ -37,6 +37,15 @@ class Workspace:
         return self.config_dir / "config.toml"
 
     @property
+    def risk_rules_file(self) -> Path:
+        """The seller's own risk rules, when they keep some beside config.toml."""
+        return self.config_dir / "risk-rules.txt"
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.config_dir / "templates"
+
+    @property
     def attachments_dir(self) -> Path:
         return self.data_dir / "attachments"
 

@@ -17,7 +17,7 @@ ASIN = re.compile(r"\bB0[A-Z0-9]{8}\b")
 _MESSAGES = """
 SELECT m.id, m.ticket_id, m.channel, m.direction, m.sender, m.sender_name, m.recipients, m.subject, m.body,
        m.sent_at, m.order_id, m.marketplace, m.content_hash,
-       t.status, t.tags, t.order_id AS ticket_order,
+       t.status, t.tags, t.risk, t.order_id AS ticket_order,
        coalesce(t.last_inbound_at, '') > coalesce(t.last_outbound_at, '') AS unanswered,
        (SELECT group_concat(filename, ' ') FROM message_attachments a WHERE a.message_id = m.id) AS attachment_names
 FROM messages m JOIN tickets t ON t.id = m.ticket_id
@@ -72,11 +72,11 @@ def _doc(row: Any, skus: set[str]) -> MessageDoc:
         "sku": " ".join(sorted(s.lower() for s in mentioned)),
         "asin": " ".join(sorted(a.lower() for a in set(ASIN.findall(text)))),
         "tag": " ".join(sorted(str(t).lower() for t in tags)),
-        "risk": "",
+        "risk": row["risk"] or "",
         "is": " ".join(sorted(states)),
         "has": "attachment" if row["attachment_names"] else "",
         "sent_at": row["sent_at"] or "",
     }
-    stamp = digest([bytes(row["content_hash"]).hex(), row["status"], row["tags"], row["unanswered"],
+    stamp = digest([bytes(row["content_hash"]).hex(), row["status"], row["tags"], row["risk"], row["unanswered"],
                     row["attachment_names"], fields["sku"]]).hex()
     return MessageDoc(int(row["id"]), fields, stamp)

@@ -41,7 +41,7 @@ from deskterm.store import Store
 speedups.install()
 
 META_ID = "__meta__"
-SCHEMA_VERSION = 5  # bump when the fields change: an older index is then rebuilt on open
+SCHEMA_VERSION = 6  # bump when the fields change: an older index is then rebuilt on open
 BATCH = 2000
 SEGMENT_DOCS = 10_000  # messages per time slice written by a rebuild (bigger slices spill to disk)
 SMALL_SEGMENT = 5_000  # segments below this (written by syncs) are merged together, never into slices
