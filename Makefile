@@ -22,6 +22,8 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/import_bench.py
+	$(BIN)/python bench/search_bench.py --messages 100000
+	$(BIN)/python bench/tui_bench.py --tickets 100000
 
 clean:
 	rm -rf $(VENV) demo-workspace

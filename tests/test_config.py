@@ -75,6 +75,7 @@ def test_missing_config_means_defaults(cli) -> None:
         ('own_addresses = "a@b.c"', "own_addresses: expected array, got string"),
         ("own_addresses = [", "not valid TOML"),
         ("mark_seen = true", "mark_seen: unknown key"),
+        ('[keys]\n"conversation.reply" = 1', "keys: expected a table of binding id"),
     ],
 )
 def test_bad_config_exits_2_naming_the_key(home: Path, cli, text: str, message: str) -> None:

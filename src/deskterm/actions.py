@@ -170,6 +170,27 @@ class Actions:
             raise UserError(f"ticket {ticket['id']} has no buyer address to reply to")
         return _checked_address(row[0], f"ticket {ticket['id']}'s buyer address")
 
+    def undo_reply(self, message_id: str, within_seconds: int) -> None:
+        """Take back a queued reply: only this agent's, only unsent, only within the undo delay."""
+        with self.store.write() as conn:
+            row = conn.execute(
+                "SELECT q.id, q.ticket_id, q.state, q.created_at, m.id AS rowid, m.agent FROM send_queue q"
+                " JOIN messages m ON m.message_id = q.message_id WHERE q.message_id = ?", (message_id,)).fetchone()
+            if row is None or row["agent"] != self.agent:
+                raise UserError("there is no reply of yours to undo")
+            age = (self.triage.clock.now() - dt.datetime.fromisoformat(row["created_at"].replace("Z", "+00:00")))
+            if row["state"] != "queued" or age.total_seconds() > within_seconds:
+                raise UserError(f"too late to undo: the reply is {row['state']} and {int(age.total_seconds())} s old")
+            conn.execute("DELETE FROM send_queue WHERE id = ?", (row["id"],))
+            conn.execute("DELETE FROM message_attachments WHERE message_id = ?", (row["rowid"],))
+            conn.execute("DELETE FROM messages WHERE id = ?", (row["rowid"],))
+            conn.execute("INSERT INTO index_outbox (message_rowid) VALUES (?)", (row["rowid"],))  # drop it there too
+            conn.execute(
+                "UPDATE tickets SET last_outbound_at = (SELECT max(sent_at) FROM messages WHERE ticket_id = ?"
+                " AND direction = 'outbound') WHERE id = ?", (row["ticket_id"], row["ticket_id"]))
+            self._set_status(conn, row["ticket_id"], "open")
+            self._done(conn, "undo_reply", row["ticket_id"], message=row["rowid"])
+
     # -- everything else ---------------------------------------------------------------------
     def note(self, ticket_id: int, body: str) -> int:
         if not body.strip():

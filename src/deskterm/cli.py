@@ -77,12 +77,17 @@ class Session:
 
     def triage(self) -> "Triage":
         """Triage, brought up to date (new messages read, tickets recomputed) before it is used."""
+        engine = self.triage_engine()
+        engine.refresh()
+        return engine
+
+    def triage_engine(self) -> "Triage":
+        """The triage rules and clocks, without reading anything new (actions recompute their ticket)."""
         if self._triage is None:
             from deskterm.triage.assess import Triage
             from deskterm.triage.rules import load_rules
 
             self._triage = Triage(self.store, self.config, self.clock, load_rules(self.risk_rules_path()))
-        self._triage.refresh()
         return self._triage
 
     def risk_rules_path(self) -> Path | None:
@@ -99,7 +104,7 @@ class Session:
     def actions(self) -> "Actions":
         from deskterm.actions import Actions
 
-        return Actions(self.store, self.config, self.triage(), self.agent, self.workspace.attachments_dir)
+        return Actions(self.store, self.config, self.triage_engine(), self.agent, self.workspace.attachments_dir)
 
     def search_index(self) -> "SearchIndex":
         from deskterm.index import SearchIndex
@@ -164,8 +169,22 @@ def cli(ctx: click.Context, home: str | None, now: str | None, json_output: bool
     ctx.obj = session
     ctx.call_on_close(session.close)
     if ctx.invoked_subcommand is None:
-        _print_status(session, status_document(session))
-        session.say("\nThe terminal UI is not built yet; explore with `deskterm show TICKET` and `deskterm status`.")
+        if _interactive() and not json_output:
+            _open_tui(session)
+        else:
+            _print_status(session, status_document(session))
+            session.say("\n(not a terminal: the UI opens when deskterm runs in one; `deskterm queue` lists the queue)")
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def _open_tui(session: Session) -> None:
+    from deskterm.app import run_tui
+
+    session.triage()
+    run_tui(session)
 
 
 def status_document(session: Session) -> dict[str, Any]:
@@ -385,6 +404,9 @@ def demo_command(session: Session, no_tui: bool, seed: int) -> None:
     from deskterm.demo import build_demo
 
     outcome, files = build_demo(session, seed)
+    if not no_tui and not session.json_output and _interactive():
+        _open_tui(session)
+        return
     document = status_document(session)
     if session.json_output:
         session.emit({"files": [str(f) for f in files], "import": outcome.as_json(), "status": document})

@@ -6,19 +6,15 @@ document saying so) and fails with a sentence, never a traceback.
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 import sys
 from pathlib import Path
 
 import click
 
-from deskterm.clock import UTC, iso, parse_instant
+from deskterm.clock import iso, parse_until
 from deskterm.errors import UserError
 from deskterm.sanitize import one_line
-
-_RELATIVE = re.compile(r"^(\d+)\s*([mhdw])$")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+from deskterm.templates import fill_for_ticket, find_template, load_templates
 
 
 def register(cli: click.Group) -> None:
@@ -81,7 +77,8 @@ def register(cli: click.Group) -> None:
 
         if bool(body_file) == bool(template_name):
             raise UserError("give the reply's text with --body-file F (or -), or --template NAME")
-        body = _read_text(body_file) if body_file else _rendered(session, ticket, template_name, lang)
+        body = _read_text(body_file) if body_file else fill_for_ticket(
+            session.store, ticket, template_name, lang, session.agent, session.templates_dir())
         files = [Attachment(path.name, path.read_bytes()) for path in attach]
         outcome = session.actions().reply(ticket, body, files, force=force, close=close)
         for warning in outcome.warnings:
@@ -146,7 +143,7 @@ def register(cli: click.Group) -> None:
     def snooze_command(session: Session, ticket: int, until: str) -> None:
         """Hide TICKET from the queue until UNTIL (2h, 3d, 1w, tomorrow, or an ISO time); a new buyer
         message brings it back sooner."""
-        when = _until(until, session.clock.now())
+        when = parse_until(until, session.clock.now())
         session.actions().snooze(ticket, when)
         done(session, ticket, f"ticket {ticket} snoozed until {iso(when)}", snoozed_until=iso(when))
 
@@ -199,8 +196,6 @@ def register(cli: click.Group) -> None:
     @pass_session
     def templates_command(session: Session, name: str | None, ticket: int | None, lang: str | None) -> None:
         """List reply templates, or show NAME (fuzzy), filled for --ticket."""
-        from deskterm.templates import find_template, load_templates
-
         templates = load_templates(session.templates_dir())
         if name is None:
             listing: dict[str, list[str]] = {}
@@ -212,7 +207,7 @@ def register(cli: click.Group) -> None:
                 session.say(f"{found:<28} {' '.join(languages)}")
             return
         if ticket is not None:
-            text = _rendered(session, ticket, name, lang)
+            text = fill_for_ticket(session.store, ticket, name, lang, session.agent, session.templates_dir())
             template_name = name
         else:
             template = find_template(templates, name, lang or "en")
@@ -277,34 +272,3 @@ def _read_text(path: str) -> str:
         return Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"{path}: cannot read: {exc}") from None
-
-
-def _rendered(session, ticket: int, name: str, lang: str | None) -> str:
-    """A template filled with what the store knows about the ticket."""
-    from deskterm.marketplaces import language
-    from deskterm.templates import find_template, load_templates
-
-    row = session.store.row(
-        "SELECT t.order_id, t.marketplace, t.id, coalesce(c.name, '') AS buyer_name, o.tracking,"
-        " (SELECT l.asin FROM order_lines l WHERE l.order_id = t.order_id ORDER BY l.id LIMIT 1) AS asin,"
-        " (SELECT l.sku FROM order_lines l WHERE l.order_id = t.order_id ORDER BY l.id LIMIT 1) AS sku,"
-        " (SELECT l.product_name FROM order_lines l WHERE l.order_id = t.order_id ORDER BY l.id LIMIT 1) AS product"
-        " FROM tickets t LEFT JOIN customers c ON c.id = t.customer_id LEFT JOIN orders o ON o.order_id = t.order_id"
-        " WHERE t.id = ?", (ticket,))
-    if row is None:
-        raise UserError(f"no ticket {ticket}")
-    template = find_template(load_templates(session.templates_dir()), name, lang or language(row["marketplace"]))
-    values = {key: row[key] for key in row.keys()}
-    values.update(ticket_id=ticket, agent=session.agent, buyer_name=row["buyer_name"] or "customer")
-    return template.render(values)
-
-
-def _until(text: str, now: dt.datetime) -> dt.datetime:
-    """`2h`, `3d`, `1w`, `30m`, `tomorrow` (08:00 UTC), or an ISO date or time."""
-    value = text.strip().lower()
-    relative = _RELATIVE.match(value)
-    if relative:
-        return now + dt.timedelta(**{_UNITS[relative[2]]: int(relative[1])})
-    if value == "tomorrow":
-        return dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(8), tzinfo=UTC)
-    return parse_instant(text)

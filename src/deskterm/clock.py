@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 
 from deskterm.errors import UserError
 
@@ -46,3 +47,18 @@ class Clock:
 def iso(instant: dt.datetime) -> str:
     """Format an instant the way the store and `--json` output keep it: UTC, seconds, `Z`."""
     return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_RELATIVE = re.compile(r"^(\d+)\s*([mhdw])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_until(text: str, now: dt.datetime) -> dt.datetime:
+    """`30m`, `2h`, `3d`, `1w`, `tomorrow` (08:00 UTC), or an ISO date or time: when a snooze ends."""
+    value = text.strip().lower()
+    relative = _RELATIVE.match(value)
+    if relative:
+        return now + dt.timedelta(**{_UNITS[relative[2]]: int(relative[1])})
+    if value == "tomorrow":
+        return dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(8), tzinfo=UTC)
+    return parse_instant(text)

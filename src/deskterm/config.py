@@ -33,7 +33,8 @@ _NUMBER = (int, float)
 _TOP: dict[str, Key] = {
     "own_addresses": Key(list, [], item=str),
     "agent": Key(str),                 # who acts; else $DESKTERM_AGENT, else the login name
-    "templates_dir": Key(str),         # reply templates; else <workspace>/templates
+    "templates_dir": Key(str),         # reply templates; else templates/ beside config.toml
+    "undo_seconds": Key(int, 10),      # a queued reply can be taken back this long; sync waits as long
     "risk_rules_file": Key(str),
     "sourcing_costs_file": Key(str),
 }
@@ -114,6 +115,8 @@ class Config:
     own_addresses: list[str] = field(default_factory=list)
     agent: str | None = None
     templates_dir: str | None = None
+    undo_seconds: int = 10
+    keys: dict[str, str] = field(default_factory=dict)
     risk_rules_file: str | None = None
     sourcing_costs_file: str | None = None
     sla: dict[str, Any] = field(default_factory=dict)
@@ -146,6 +149,8 @@ class Config:
             "own_addresses": self.own_addresses,
             "agent": self.agent,
             "templates_dir": self.templates_dir,
+            "undo_seconds": self.undo_seconds,
+            "keys": self.keys,
             "risk_rules_file": self.risk_rules_file,
             "sourcing_costs_file": self.sourcing_costs_file,
             "sla": self.sla,
@@ -171,6 +176,9 @@ def _validate(raw: dict[str, Any], path: Path) -> Config:
         return UserError(f"{path}: {key_path}: {problem}")
 
     top = dict(raw)
+    keys = top.pop("keys", {})
+    if not isinstance(keys, dict) or not all(isinstance(v, str) for v in keys.values()):
+        raise fail("keys", "expected a table of binding id = \"keys\" (e.g. \"conversation.reply\" = \"R\")")
     sla = top.pop("sla", {})
     channels = top.pop("channels", {})
     values = _check_table(top, _TOP, "", fail)
@@ -186,6 +194,8 @@ def _validate(raw: dict[str, Any], path: Path) -> Config:
         own_addresses=values["own_addresses"],
         agent=values["agent"],
         templates_dir=values["templates_dir"],
+        undo_seconds=values["undo_seconds"],
+        keys=dict(keys),
         risk_rules_file=values["risk_rules_file"],
         sourcing_costs_file=values["sourcing_costs_file"],
         sla={**_check_table(sla, _SLA, "sla.", fail), "channels": {}},

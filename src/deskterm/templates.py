@@ -16,6 +16,8 @@ from typing import Any
 
 from deskterm.errors import UserError
 from deskterm.marketplaces import LANGUAGES
+from deskterm.marketplaces import language as buyer_language
+from deskterm.store import Store
 
 VARIABLES = ("order_id", "buyer_name", "asin", "sku", "product", "tracking", "agent", "marketplace", "ticket_id")
 _FILE = re.compile(r"^(?P<name>[a-z0-9][a-z0-9_-]*)\.(?P<lang>[a-z]{2})\.txt$")
@@ -97,3 +99,22 @@ def _in_order(letters: str, name: str) -> bool:
 def _in_language(templates: dict[tuple[str, str], Template], name: str, language: str) -> Template:
     return templates.get((name, language)) or templates.get((name, "en")) or next(
         template for (found, _lang), template in sorted(templates.items()) if found == name)
+
+
+def fill_for_ticket(store: Store, ticket: int, name: str, language: str | None, agent: str,
+                    folder: Path | None) -> str:
+    """Template `name` (fuzzy) filled with what the store knows of the ticket, in the buyer's language
+    unless `language` says otherwise."""
+    row = store.row(
+        "SELECT t.order_id, t.marketplace, t.id, coalesce(c.name, '') AS buyer_name, o.tracking,"
+        " (SELECT l.asin FROM order_lines l WHERE l.order_id = t.order_id ORDER BY l.id LIMIT 1) AS asin,"
+        " (SELECT l.sku FROM order_lines l WHERE l.order_id = t.order_id ORDER BY l.id LIMIT 1) AS sku,"
+        " (SELECT l.product_name FROM order_lines l WHERE l.order_id = t.order_id ORDER BY l.id LIMIT 1) AS product"
+        " FROM tickets t LEFT JOIN customers c ON c.id = t.customer_id LEFT JOIN orders o ON o.order_id = t.order_id"
+        " WHERE t.id = ?", (ticket,))
+    if row is None:
+        raise UserError(f"no ticket {ticket}")
+    template = find_template(load_templates(folder), name, language or buyer_language(row["marketplace"]))
+    values = {key: row[key] for key in row.keys()}
+    values.update(ticket_id=ticket, agent=agent, buyer_name=row["buyer_name"] or "customer")
+    return template.render(values)

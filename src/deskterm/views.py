@@ -23,8 +23,8 @@ STATUS_COUNTS = {
 }
 
 
-def status(store: Store, config: Config, indexed: int) -> dict[str, Any]:
-    """The workspace at a glance, in the shape DESIGN.md fixes for `status --json`."""
+def channel_states(store: Store, config: Config) -> dict[str, dict[str, Any]]:
+    """Each channel's last successful sync and last error (the status line reads only this)."""
     channels: dict[str, dict[str, Any]] = {name: {"last_success": None, "last_error": None} for name in config.channels}
     for row in store.rows(
         "SELECT channel, max(last_success) AS ok, "
@@ -32,12 +32,22 @@ def status(store: Store, config: Config, indexed: int) -> dict[str, Any]:
         "FROM sync_state s GROUP BY channel"
     ):
         channels[row["channel"]] = {"last_success": row["ok"], "last_error": row["err"]}
+    return channels
+
+
+def outbound_queued(store: Store) -> int:
+    return store.scalar("SELECT count(*) FROM send_queue WHERE state IN ('queued', 'sending')")
+
+
+def status(store: Store, config: Config, indexed: int) -> dict[str, Any]:
+    """The workspace at a glance, in the shape DESIGN.md fixes for `status --json`."""
+    channels = channel_states(store, config)
     return {
         "counts": {kind: store.scalar(sql) for kind, sql in STATUS_COUNTS.items()},
         "claims": {row["status"]: row["n"] for row in store.rows(
             "SELECT status, count(*) AS n FROM claims GROUP BY status ORDER BY status")},
         "quarantined": store.scalar("SELECT count(*) FROM quarantine"),
-        "outbound_queued": store.scalar("SELECT count(*) FROM send_queue WHERE state IN ('queued', 'sending')"),
+        "outbound_queued": outbound_queued(store),
         "indexed": indexed,
         "channels": channels,
     }
@@ -101,4 +111,10 @@ def ticket_view(store: Store, ticket_id: int) -> dict[str, Any] | None:
         "claims": claims,
         "notes": _dicts(store.rows("SELECT agent, body, created_at FROM notes WHERE ticket_id = ? ORDER BY id",
                                    (ticket_id,))),
+        "reimbursements": _dicts(store.rows(
+            f"SELECT * FROM reimbursements WHERE order_id IN ({marks}) ORDER BY approval_date", order_ids),
+            _REPORT_META),
+        "other_tickets": _dicts(store.rows(
+            "SELECT id, channel, status, risk, subject, order_id, last_message_at FROM tickets WHERE customer_id = ?"
+            " AND id != ? ORDER BY last_message_at DESC LIMIT 20", (ticket["customer_id"], ticket_id))),
     }

@@ -25,6 +25,7 @@ BATCH = 500
 DAMAGE_RULES = ("damaged", "defective", "wrong_item", "missing_parts", "not_as_described")
 DELIVERY_RULES = ("not_received", "where_is_my_order", "late")
 A_TO_Z_GRACE = dt.timedelta(days=3)  # a buyer may claim 3 days after the latest delivery date
+ESCALATION_DAYS = dt.timedelta(days=90)  # A-to-z allows claims up to 90 days after that date
 _NOTICES = {"a_to_z": "Amazon A-to-z claim notice", "chargeback": "chargeback notice"}
 
 
@@ -103,12 +104,14 @@ class Triage:
 
     def _escalated_by_date(self) -> set[int]:
         """Open tickets about delivery whose order has since passed its latest delivery date."""
-        today = self.clock.now().date().isoformat()
+        today = self.clock.now().date()
         return {row[0] for row in self.store.rows(
-            "SELECT t.id FROM tickets t JOIN orders o ON o.order_id = t.order_id"
-            " WHERE t.status = 'open' AND o.latest_delivery_date < ? AND t.risk_reasons NOT LIKE '%\"past_delivery\"%'"
+            "SELECT t.id FROM orders o JOIN tickets t ON t.order_id = o.order_id"
+            " WHERE o.latest_delivery_date < ? AND o.latest_delivery_date >= ? AND t.status = 'open'"
+            " AND t.risk_reasons NOT LIKE '%\"past_delivery\"%'"
             " AND EXISTS (SELECT 1 FROM messages m WHERE m.ticket_id = t.id AND (" +
-            " OR ".join(f"m.risk_reasons LIKE '%\"{rule}\"%'" for rule in DELIVERY_RULES) + "))", (today,))}
+            " OR ".join(f"m.risk_reasons LIKE '%\"{rule}\"%'" for rule in DELIVERY_RULES) + "))",
+            (today.isoformat(), (today - ESCALATION_DAYS).isoformat()))}
 
     # -- tickets -----------------------------------------------------------------------------
     def recompute(self, conn: sqlite3.Connection, ticket_id: int) -> None:

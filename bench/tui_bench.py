@@ -1,0 +1,133 @@
+"""TUI: launch to first painted queue, key press to repaint, and bytes sent per cursor move.
+
+Builds (once, cached in --keep) a workspace with N open tickets, then runs the real App headless
+at 120x40. A key press is timed to the end of the screen update it caused (the moment the update
+is ready to be written to the terminal), not to Pilot's own waiting; its size in bytes is what a
+terminal would receive.
+
+    python bench/tui_bench.py [--tickets 100000] [--keep DIR]
+
+Goals (2 cores, 1,000,000 tickets): first paint <= 0.8 s, key to repaint <= 30 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from deskterm.clock import Clock, iso
+from deskterm.store import Store
+
+NOW = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.timezone.utc)
+RISKS = ["low"] * 5 + ["medium"] * 3 + ["high"] * 2 + ["critical"]
+
+
+def build(home: Path, count: int) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    store = Store(home / "deskterm.db", Clock(NOW))
+    if store.scalar("SELECT count(*) FROM tickets") >= count:
+        return
+    rng = random.Random(5)
+    started = time.perf_counter()
+    with store.write() as conn:
+        conn.execute("DELETE FROM tickets")
+        rows = []
+        for number in range(1, count + 1):
+            created = NOW - dt.timedelta(minutes=rng.randrange(60 * 24 * 30))
+            due = created + dt.timedelta(hours=rng.choice([2, 4, 12, 24]))
+            rows.append((number, rng.choice(["amazon", "amazon", "shopify", "email"]), f"111-{number:07d}-0000000",
+                         "US", f"Buyer question number {number} about the frying pan", iso(created),
+                         rng.choice(RISKS), iso(created), iso(due), iso(created)))
+            if len(rows) == 50_000:
+                conn.executemany("INSERT INTO tickets (id, channel, order_id, marketplace, subject, created_at, risk,"
+                                 " sla_started_at, sla_due, status_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                                 " 'open')", rows)
+                rows = []
+        if rows:
+            conn.executemany("INSERT INTO tickets (id, channel, order_id, marketplace, subject, created_at, risk,"
+                             " sla_started_at, sla_due, status_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                             " 'open')", rows)
+    store.close()
+    print(f"built {count:,} tickets in {time.perf_counter() - started:.1f} s")
+
+
+async def measure(home: Path) -> dict[str, float]:
+    from deskterm.app import DesktermApp
+    from deskterm.cli import Session
+    from deskterm.widgets.queue_list import QueueList
+    from textual._compositor import CompositorUpdate
+
+    started = time.perf_counter()
+    session = Session(home=str(home), clock=Clock(NOW))
+    app = DesktermApp(session)
+    writes: list[tuple[float, int]] = []
+    figures: dict[str, float] = {}
+    original = app._display
+
+    def display(screen, renderable) -> None:  # what a real terminal would be sent (headless sends nothing)
+        if isinstance(renderable, CompositorUpdate) and not app._batch_count:
+            writes.append((time.perf_counter(), len(renderable.render_segments(app.console).encode())))
+        original(screen, renderable)
+
+    app._display = display
+    async with app.run_test(size=(120, 40)) as pilot:
+        while not writes and time.perf_counter() - started < 30:
+            await asyncio.sleep(0.001)
+        await pilot.pause()
+        figures["first paint s"] = (writes[0][0] if writes else time.perf_counter()) - started
+        queue = app.screen.query_one(QueueList)
+
+        async def timed(*keys: str) -> tuple[float, int]:
+            writes.clear()
+            pressed = time.perf_counter()
+            await pilot.press(*keys)
+            await pilot.pause()
+            if not writes:
+                return 0.0, 0
+            return (writes[-1][0] - pressed) * 1000, sum(size for _at, size in writes)
+
+        moves = [await timed("j") for _ in range(40)]
+        pages = [await timed("pagedown") for _ in range(20)]
+        jumps = [await timed("G"), await timed("g")]
+        opens = []
+        for _ in range(5):
+            opens.append(await timed("enter"))
+            await timed("escape")
+            await timed("j")
+        figures["cursor move ms p50"] = statistics.median(m for m, _ in moves)
+        figures["cursor move ms max"] = max(m for m, _ in moves)
+        figures["bytes per cursor move"] = statistics.median(b for _, b in moves)
+        figures["page down ms p50"] = statistics.median(m for m, _ in pages)
+        figures["jump to end / start ms"] = max(m for m, _ in jumps)
+        figures["open ticket ms p50"] = statistics.median(m for m, _ in opens)
+        figures["tickets"] = queue.pager.count()
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--keep", type=Path)
+    args = parser.parse_args()
+    home = args.keep or Path(tempfile.mkdtemp(prefix="deskterm-tui-"))
+    build(home, args.tickets)
+    imports = subprocess.run([sys.executable, "-X", "importtime", "-c", "import deskterm.app"],
+                             capture_output=True, text=True).stderr.splitlines()
+    total_us = max(int(line.split("|")[1]) for line in imports if line.startswith("import time:") and "|" in line
+                   and line.split("|")[1].strip().isdigit())
+    figures = asyncio.run(measure(home))
+    print(f"import deskterm.app        {total_us / 1e6:.3f} s (paid before the first paint too)")
+    for name, value in figures.items():
+        print(f"{name:<26} {value:,.3f}" if isinstance(value, float) else f"{name:<26} {value:,}")
+
+
+if __name__ == "__main__":
+    main()

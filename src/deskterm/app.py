@@ -1,0 +1,110 @@
+"""The terminal UI: an App that only routes; screens do the work, the core does the rest.
+
+The App owns the session (store, config, clock, the agent's actions), polls SQLite's
+`data_version` so the screens update when a sync or another agent commits, and applies the
+keymap from config (`[keys]`: binding id = keys).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.app import App
+from textual.binding import Binding
+
+from deskterm.errors import UserError
+from deskterm.sanitize import one_line
+from deskterm.screens.commands import DesktermCommands
+from deskterm.screens.queue import QueueScreen
+
+if TYPE_CHECKING:
+    from deskterm.cli import Session
+
+POLL_SECONDS = 2.0
+
+
+class DesktermApp(App[None]):
+    TITLE = "deskterm"
+    CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {DesktermCommands}
+    BINDINGS = [
+        Binding("slash", "search", "Search", id="app.search"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("ctrl+q", "quit", "Quit", show=False, id="app.quit"),
+        Binding("u", "undo_reply", "Undo reply", show=False, id="app.undo_reply"),
+    ]
+
+    def __init__(self, session: "Session") -> None:
+        super().__init__()
+        self.session = session
+        self._data_version: int | None = None
+        self._last_reply: str | None = None
+
+    def on_mount(self) -> None:
+        keys = self.session.config.keys
+        if keys:
+            self.set_keymap(keys)
+        self.push_screen(QueueScreen())
+        self.poll_store()  # the baseline
+        self.set_interval(POLL_SECONDS, self.poll_store)
+
+    def poll_store(self) -> None:
+        """When another process committed (a sync, a colleague), bring triage and screens up to date."""
+        version = self.session.store.scalar("PRAGMA data_version")
+        if self._data_version is not None and version != self._data_version:
+            self.session.triage()
+            for screen in self.screen_stack:
+                refresh = getattr(screen, "store_changed", None)
+                if refresh:
+                    refresh()
+        self._data_version = version
+
+    def open_ticket(self, ticket_id: int, message_id: str | None = None) -> None:
+        """One conversation screen, built once and reused: opening a ticket only replaces text."""
+        from deskterm.screens.conversation import ConversationScreen
+
+        if not self.is_screen_installed("conversation"):
+            self.install_screen(ConversationScreen(), "conversation")
+        screen = self.get_screen("conversation")
+        screen.show(ticket_id, message_id)
+        if self.screen is not screen:
+            self.push_screen(screen)
+
+    def undoable_reply(self, message_id: str) -> None:
+        self._last_reply = message_id
+        seconds = self.session.config.undo_seconds
+        self.notify(f"Reply queued. Press u within {seconds} s to take it back.", timeout=seconds)
+
+    def action_undo_reply(self) -> None:
+        if self._last_reply is None:
+            self.notify("no reply to undo", severity="warning")
+            return
+        try:
+            self.session.actions().undo_reply(self._last_reply, self.session.config.undo_seconds)
+        except UserError as exc:
+            self.notify(one_line(str(exc)), severity="error")
+            return
+        self._last_reply = None
+        self.notify("Reply taken back; it was never sent.")
+        for screen in self.screen_stack:
+            refresh = getattr(screen, "store_changed", None)
+            if refresh:
+                refresh()
+
+    def action_search(self) -> None:
+        from deskterm.screens.search import SearchScreen
+
+        if isinstance(self.screen, SearchScreen):
+            self.screen.edit_query()
+        else:
+            self.push_screen(SearchScreen())
+
+    def action_help(self) -> None:
+        from deskterm.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+
+def run_tui(session: "Session") -> None:
+    DesktermApp(session).run()

@@ -1,0 +1,98 @@
+"""The home screen: the queue, with filters a key away and a status line."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from deskterm.triage.queue import CHANNELS, QueueFilter, QueuePager
+from deskterm.triage.rules import LEVELS
+from deskterm.views import channel_states, outbound_queued
+from deskterm.widgets.queue_list import QueueList
+from deskterm.widgets.status_line import StatusLine
+
+_SCOPES = ("open", "mine", "unassigned", "all")
+
+
+class QueueScreen(Screen[None]):
+    BINDINGS = [
+        Binding("f", "scope", "Scope", tooltip="open → mine → unassigned → all tickets", id="queue.scope"),
+        Binding("c", "channel", "Channel", tooltip="Cycle the channel filter", id="queue.channel"),
+        Binding("r", "risk", "Risk", tooltip="Cycle the lowest risk shown", id="queue.risk"),
+        Binding("ctrl+r", "reload", "Reload", show=False, id="queue.reload"),
+        Binding("q", "app.quit", "Quit", id="queue.quit"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scope = "open"
+        self.channel: str | None = None
+        self.risk: str | None = None
+
+    def compose(self) -> ComposeResult:
+        session = self.app.session
+        yield Static(id="title")
+        yield QueueList(QueuePager(session.store, self._filter(), session.clock.now()), session.clock, id="queue")
+        yield StatusLine(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._show_title(self.query_one(QueueList).pager.known)
+        self._show_status()
+        self.set_interval(30, self.query_one(QueueList).refresh)  # the countdowns, twice a minute
+        self._mounted = True
+
+    def _filter(self) -> QueueFilter:
+        agent = self.app.session.agent
+        return QueueFilter(everything=self.scope == "all", channel=self.channel, risk=self.risk,
+                           assignee=agent if self.scope == "mine" else None, unassigned=self.scope == "unassigned")
+
+    def _show_title(self, count: int | None = None) -> None:
+        self.query_one("#title", Static).update(
+            f"deskterm · {self.scope} · {self.channel or 'all channels'} · {self.risk or 'any'} risk and up · "
+            + (f"{count:,} tickets" if count is not None else "counting…"))
+
+    def on_queue_list_counted(self, message: QueueList.Counted) -> None:
+        if message.generation == self.query_one(QueueList).generation:
+            self._show_title(message.count)
+
+    def _apply(self) -> None:
+        queue = self.query_one(QueueList)
+        queue.pager.reset(self._filter())
+        queue.reload()
+        self._show_title(queue.pager.known)
+
+    def _show_status(self) -> None:
+        session = self.app.session
+        self.query_one(StatusLine).show(channel_states(session.store, session.config), outbound_queued(session.store))
+
+    def store_changed(self) -> None:
+        """New messages or another agent's action: repaint without moving the agent's cursor."""
+        self._apply()
+        self._show_status()
+
+    def on_screen_resume(self) -> None:
+        if getattr(self, "_mounted", False):  # back from a ticket: it may have changed
+            self.store_changed()
+
+    def on_queue_list_opened(self, message: QueueList.Opened) -> None:
+        self.app.open_ticket(message.ticket_id)
+
+    def action_scope(self) -> None:
+        self.scope = _SCOPES[(_SCOPES.index(self.scope) + 1) % len(_SCOPES)]
+        self._apply()
+
+    def action_channel(self) -> None:
+        order = (None, *CHANNELS)
+        self.channel = order[(order.index(self.channel) + 1) % len(order)]
+        self._apply()
+
+    def action_risk(self) -> None:
+        order = (None, *reversed(LEVELS[1:]))
+        self.risk = order[(order.index(self.risk) + 1) % len(order)]
+        self._apply()
+
+    def action_reload(self) -> None:
+        self.store_changed()

@@ -1,0 +1,1 @@
+"""Focused Textual widgets; each one renders only sanitized text, never markup."""

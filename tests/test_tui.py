@@ -1,0 +1,306 @@
+"""The terminal UI through Textual's Pilot: every screen and key path, on a real workspace."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+import test_desk
+from test_desk import NOW, ORDERS, SELLER, deliver, hours_ago, mail, relay
+from textual.widgets import OptionList, Static, TextArea
+
+from deskterm.app import DesktermApp
+from deskterm.cli import Session
+from deskterm.clock import Clock
+from deskterm.screens.composer import ComposerScreen
+from deskterm.screens.conversation import ConversationScreen
+from deskterm.screens.help import HelpScreen
+from deskterm.screens.prompt import PromptScreen
+from deskterm.screens.queue import QueueScreen
+from deskterm.screens.search import SearchScreen
+from deskterm.triage.queue import QueueFilter, QueuePager
+from deskterm.widgets.queue_list import QueueList
+
+inbox = test_desk.inbox  # the desk's fixture workspace, shared
+HOSTILE = "Evil [/] [@click=app.quit]quit[/] [bold red]x \x1b]52;c;cHduZWQ=\x07 \x1b[2J \u202etxt.exe \u200b"
+
+
+@pytest.fixture
+def workspace(inbox: Path, cli) -> Path:
+    """The desk's inbox plus a buyer whose words are terminal and markup attacks."""
+    deliver(inbox, cli, mail(f'"{HOSTILE}" <evil5v@marketplace.amazon.com>', f"Order 114-0000000-1111111 {HOSTILE}",
+                             relay(HOSTILE), hours_ago(0.5), "evil"))
+    return inbox
+
+
+def app_for(home: Path) -> DesktermApp:
+    session = Session(home=str(home), clock=Clock(NOW))
+    session.triage()
+    return DesktermApp(session)
+
+
+def db(home: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(home / "deskterm.db")
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+async def test_queue_navigation_and_opening_a_ticket(workspace: Path) -> None:
+    app = app_for(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        queue = app.screen.query_one(QueueList)
+        assert isinstance(app.screen, QueueScreen) and queue.pager.count() == 6
+        assert queue.pager.row(0)["order_id"] == ORDERS["karl"]  # critical first
+        await pilot.press("j", "j")
+        assert queue.cursor == 2
+        await pilot.press("G")
+        assert queue.cursor == 5
+        await pilot.press("g", "k")
+        assert queue.cursor == 0
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ConversationScreen) and app.screen.ticket_id == queue.pager.row(0)["id"]
+        await pilot.press("escape")
+        assert isinstance(app.screen, QueueScreen)
+
+
+async def test_queue_filters(workspace: Path) -> None:
+    app = app_for(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        queue = app.screen.query_one(QueueList)
+        await pilot.press("r")  # critical and up
+        assert queue.pager.count() == 1
+        await pilot.press("r", "r", "r")  # back to any
+        await pilot.press("c")  # amazon only
+        assert queue.pager.count() == 5
+        await pilot.press("c", "c", "c")  # shopify, tiktok, email
+        assert queue.pager.count() == 1
+        await pilot.press("c", "f")  # all channels; mine
+        assert queue.pager.count() == 0
+        await pilot.press("f", "f")  # all tickets
+        assert queue.pager.count() == 6
+
+
+async def test_conversation_actions_by_key(workspace: Path) -> None:
+    with db(workspace) as conn:
+        joe = conn.execute("SELECT id FROM tickets WHERE order_id = ?", (ORDERS["joe"],)).fetchone()[0]
+    app = app_for(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.open_ticket(joe)
+        await pilot.pause()
+        await pilot.press("n")
+        assert isinstance(app.screen, PromptScreen)
+        await pilot.press(*"called the carrier", "enter")
+        await pilot.press("t")
+        await pilot.press(*"+vip +late -none", "enter")
+        await pilot.press("a")
+        await pilot.press("s")
+        await pilot.press(*"2h", "enter")
+        await pilot.pause()
+        with db(workspace) as conn:
+            ticket = conn.execute("SELECT tags, assignee, snoozed_until FROM tickets WHERE id = ?", (joe,)).fetchone()
+            note = conn.execute("SELECT body, agent FROM notes WHERE ticket_id = ?", (joe,)).fetchone()
+        assert tuple(note) == ("called the carrier", "maria")
+        assert ticket["tags"] == '["vip", "late"]' and ticket["assignee"] == "maria"
+        assert ticket["snoozed_until"] == "2026-11-20T14:00:00Z"
+        await pilot.press("c")  # Amazon buyer messages are unanswered: refused, with the reason shown
+        await pilot.pause()
+        assert any("unanswered buyer message" in str(n.message) for n in app._notifications)
+        await pilot.press("N", *"buyer will wait", "enter")
+        await pilot.pause()
+        with db(workspace) as conn:
+            assert conn.execute("SELECT status FROM tickets WHERE id = ?", (joe,)).fetchone()[0] == "closed"
+        await pilot.press("l")
+        await pilot.pause()
+        timeline = str(app.screen.query_one("#thread-text", Static).render())
+        assert "note" in timeline and "called the carrier" in timeline
+
+
+async def test_composer_checks_as_you_type_sends_and_undoes(workspace: Path) -> None:
+    with db(workspace) as conn:
+        karl = conn.execute("SELECT id FROM tickets WHERE order_id = ?", (ORDERS["karl"],)).fetchone()[0]
+    app = app_for(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.open_ticket(karl)
+        await pilot.pause()
+        await pilot.press("r")
+        await pilot.pause()
+        assert isinstance(app.screen, ComposerScreen)
+        app.screen.query_one(TextArea).insert("Call us: +49 30 1234 5678")
+        await pilot.pause()
+        problems = str(app.screen.query_one("#problems", Static).render())
+        assert "phone number" in problems and "order id" in problems
+        await pilot.press("ctrl+s")
+        assert isinstance(app.screen, ComposerScreen)  # refused: still composing
+        area = app.screen.query_one(TextArea)
+        area.clear()
+        area.insert(f"Wir erstatten die Bestellung {ORDERS['karl']} heute.")
+        await pilot.pause()
+        assert str(app.screen.query_one("#problems", Static).render()) == ""
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, ConversationScreen)
+        with db(workspace) as conn:
+            assert conn.execute("SELECT count(*) FROM send_queue").fetchone()[0] == 1
+        await pilot.press("u")
+        await pilot.pause()
+        with db(workspace) as conn:
+            assert conn.execute("SELECT count(*) FROM send_queue").fetchone()[0] == 0
+            assert conn.execute("SELECT status FROM tickets WHERE id = ?", (karl,)).fetchone()[0] == "open"
+            assert conn.execute("SELECT action FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()[0] == "undo_reply"
+
+
+async def test_template_into_the_composer(workspace: Path) -> None:
+    with db(workspace) as conn:
+        joe = conn.execute("SELECT id FROM tickets WHERE order_id = ?", (ORDERS["joe"],)).fetchone()[0]
+        conn.execute("INSERT INTO orders (order_id, marketplace, tracking) VALUES (?, 'US', '1Z999AA10123456784')",
+                     (ORDERS["joe"],))
+    app = app_for(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.open_ticket(joe)
+        await pilot.pause()
+        await pilot.press("T", *"wimo", "enter")
+        await pilot.pause()
+        text = app.screen.query_one(TextArea).text
+        assert text.startswith("Dear Joe") and "1Z999AA10123456784" in text and ORDERS["joe"] in text
+
+
+async def test_search_opens_the_ticket_at_the_message(workspace: Path) -> None:
+    app = app_for(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("slash")
+        assert isinstance(app.screen, SearchScreen)
+        await pilot.press(*"Rückbuchung", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen.query_one(OptionList).option_count == 1
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ConversationScreen) and app.screen.message_id == "<k1@test>"
+        await pilot.press("escape", "slash", *"from:(", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "query:" in str(app.screen.query_one("#summary", Static).render())
+
+
+async def test_help_palette_and_keymap(workspace: Path) -> None:
+    (workspace / "config.toml").write_text(f'own_addresses = ["{SELLER}"]\n[keys]\n"conversation.reply" = "R"\n')
+    app = app_for(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        assert "Scope" in str(app.screen.query_one(Static).render())
+        await pilot.press("escape", "enter")
+        await pilot.pause()
+        await pilot.press("R")
+        await pilot.pause()
+        assert isinstance(app.screen, ComposerScreen)
+        await pilot.press("escape")
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"timeline", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ConversationScreen) and app.screen.show_timeline
+
+
+async def test_hostile_text_shows_literally_and_crashes_nothing(workspace: Path) -> None:
+    app = app_for(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        queue = app.screen.query_one(QueueList)
+        index = next(i for i in range(queue.pager.count()) if "Evil" in (queue.pager.row(i)["subject"] or ""))
+        queue.cursor = index
+        await pilot.pause()
+        lines = "".join(segment.text for y in range(queue.size.height) for segment in queue.render_line(y))
+        assert "[@click=app.quit]" in lines and "\x1b" not in lines and "\u202e" not in lines
+        await pilot.press("enter")
+        await pilot.pause()
+        shown = "".join(str(widget.render()) for widget in app.screen.query(Static))
+        assert "[@click=app.quit]quit[/]" in shown and "[bold red]" in shown
+        assert "\x1b" not in shown and "\u202e" not in shown and "\u200b" not in shown and "\x07" not in shown
+        assert app.is_running  # the click markup did not quit the app
+
+
+async def test_the_queue_follows_new_mail(workspace: Path, cli) -> None:
+    app = app_for(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        queue = app.screen.query_one(QueueList)
+        before = queue.pager.count()
+        deliver(workspace, cli, mail('"Kim - Amazon Marketplace" <kim1q@marketplace.amazon.com>', "Order 113-1212121-3434343",
+                                     relay("My parcel never arrived"), hours_ago(0.2), "kim"))
+        app.poll_store()  # what the app's timer does every 2 s
+        await pilot.pause()
+        assert queue.pager.count() == before + 1
+        assert any(queue.pager.row(i)["order_id"] == "113-1212121-3434343" for i in range(queue.pager.count()))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_queue_snapshot(workspace: Path, snap_compare, size: tuple[int, int]) -> None:
+    assert snap_compare(app_for(workspace), terminal_size=size)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_conversation_snapshot(workspace: Path, snap_compare, size: tuple[int, int]) -> None:
+    assert snap_compare(app_for(workspace), press=["enter"], terminal_size=size)
+
+
+def test_raw_terminal_bytes_hold_no_escape_sequence_from_message_data(workspace: Path) -> None:
+    """The real CLI in a pseudo-terminal: open the hostile ticket, read every byte sent to the terminal."""
+    import os
+    import pty
+    import select
+    import struct
+    import subprocess
+    import sys
+    import termios
+    import time
+    from fcntl import ioctl
+
+    with db(workspace) as conn:
+        hostile = conn.execute("SELECT id FROM tickets WHERE subject LIKE 'Order 114-0000000-1111111%'").fetchone()[0]
+    session = app_for(workspace).session
+    queue = QueuePager(session.store, QueueFilter(), NOW)  # where the screen will list it
+    position = next(i for i in range(queue.count()) if queue.row(i)["id"] == hostile)
+    session.close()
+    leader, follower = pty.openpty()
+    ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    env = {**os.environ, "TERM": "xterm-256color", "TEXTUAL_ANIMATIONS": "none", "DESKTERM_AGENT": "maria"}
+    child = subprocess.Popen([sys.executable, "-m", "deskterm", "--home", str(workspace), "--now", NOW.isoformat()],
+                             stdin=follower, stdout=follower, stderr=follower, env=env, close_fds=True)
+    os.close(follower)
+    seen = bytearray()
+
+    def read_for(seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            ready, _, _ = select.select([leader], [], [], 0.1)
+            if ready:
+                try:
+                    seen.extend(os.read(leader, 65536))
+                except OSError:
+                    return
+
+    try:
+        read_for(4)
+        os.write(leader, b"j" * position + b"\r")
+        read_for(3)
+        os.write(leader, b"l")  # the timeline too
+        read_for(2)
+        os.write(leader, b"\x11")  # ctrl+q
+        read_for(2)
+    finally:
+        child.kill()
+        child.wait()
+        os.close(leader)
+    output = bytes(seen)
+    assert "Evil".encode() in output and "[@click=app.quit]".encode() in output  # shown, literally
+    for attack in (b"\x1b]52", b"\x1b]0;", b"cHduZWQ=\x07", b"\xe2\x80\xae", b"\xe2\x80\x8b"):
+        assert attack not in output, attack
+    assert not any("\x80" <= ch <= "\x9f" for ch in output.decode("utf-8", "replace")), "a C1 control reached the terminal"
+    assert "\u241b]52;c;cHduZWQ=".encode() in output  # the OSC 52 payload arrives as visible text
