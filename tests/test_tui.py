@@ -304,3 +304,42 @@ def test_raw_terminal_bytes_hold_no_escape_sequence_from_message_data(workspace:
         assert attack not in output, attack
     assert not any("\x80" <= ch <= "\x9f" for ch in output.decode("utf-8", "replace")), "a C1 control reached the terminal"
     assert "\u241b]52;c;cHduZWQ=".encode() in output  # the OSC 52 payload arrives as visible text
+
+
+async def test_saved_views_cycle(workspace: Path) -> None:
+    (workspace / "config.toml").write_text(f'own_addresses = ["{SELLER}"]\n[views.urgent]\nrisk = "critical"\n'
+                                           '[views.mail]\nscope = "all"\nchannel = "email"\n')
+    app = app_for(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        queue = app.screen.query_one(QueueList)
+        await pilot.press("v")
+        assert queue.pager.count() == 1 and "view urgent" in str(app.screen.query_one("#title", Static).render())
+        await pilot.press("v")
+        assert queue.pager.count() == 1 and queue.pager.row(0)["channel"] == "email"
+        await pilot.press("v")
+        assert queue.pager.count() == 6
+
+
+async def test_attachments_are_saved_only_on_the_key_and_safely(workspace: Path, tmp_path: Path) -> None:
+    with db(workspace) as conn:
+        anna = conn.execute("SELECT id FROM tickets WHERE order_id = ?", (ORDERS["anna"],)).fetchone()[0]
+    target = tmp_path / "saved"
+    target.mkdir()
+    (tmp_path / "outside").mkdir()
+    (target / "lid.jpg").symlink_to(tmp_path / "outside" / "pwned")  # a trap: must not be followed
+    app = app_for(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.open_ticket(anna)
+        await pilot.pause()
+        assert sorted(p.name for p in target.iterdir()) == ["lid.jpg"]  # opening saved nothing
+        await pilot.press("S")
+        prompt = app.screen.query_one("#answer")
+        prompt.value = str(target)
+        await pilot.press("enter")
+        await pilot.pause()
+    assert sorted(p.name for p in target.iterdir()) == ["1-lid.jpg", "lid.jpg"]
+    assert not (tmp_path / "outside" / "pwned").exists()
+    assert (target / "1-lid.jpg").read_bytes().startswith(b"\xff\xd8") and (target / "1-lid.jpg").stat().st_mode & 0o777 == 0o600
+    with db(workspace) as conn:
+        assert conn.execute("SELECT detail FROM audit_log WHERE action = 'save_attachments'").fetchone()[0] == '{"files": 1}'

@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deskterm.attachments import store_blob
+from deskterm.attachments import attachment_path, export_file, store_blob
 from deskterm.clock import iso
 from deskterm.compliance import amazon_reply_problems
 from deskterm.config import Config
@@ -190,6 +190,25 @@ class Actions:
                 " AND direction = 'outbound') WHERE id = ?", (row["ticket_id"], row["ticket_id"]))
             self._set_status(conn, row["ticket_id"], "open")
             self._done(conn, "undo_reply", row["ticket_id"], message=row["rowid"])
+
+    def save_attachments(self, ticket_id: int, folder: Path) -> list[Path]:
+        """Copy the ticket's attachments out of the store, by the safe recipe; never opens them."""
+        rows = self.store.rows(
+            "SELECT ma.filename, ma.sha256 FROM message_attachments ma JOIN messages m ON m.id = ma.message_id"
+            " WHERE m.ticket_id = ? ORDER BY m.sent_at, ma.position", (ticket_id,))
+        saved = []
+        for row in rows:
+            try:
+                data = attachment_path(self.attachments_root, row["sha256"]).read_bytes()
+            except OSError as exc:
+                raise UserError(f"attachment {row['filename']} is missing from the store: {exc.strerror}") from None
+            try:
+                saved.append(export_file(folder, row["filename"] or "attachment", data))
+            except OSError as exc:
+                raise UserError(f"{folder}: cannot save there: {exc.strerror}") from None
+        with self.store.write() as conn:
+            self.store.audit(conn, "save_attachments", f"ticket:{ticket_id}", {"files": len(saved)}, actor=self.agent)
+        return saved
 
     # -- everything else ---------------------------------------------------------------------
     def note(self, ticket_id: int, body: str) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 from pathlib import Path
 
 
@@ -34,3 +35,36 @@ def store_blob(root: Path, data: bytes) -> str:
         temp.unlink(missing_ok=True)
         raise
     return sha
+
+
+def export_file(folder: Path, name: str, data: bytes) -> Path:
+    """Write `data` into `folder` under the safe form of `name`, never following a symlink and never
+    overwriting: `1-name`, `2-name`, ... when taken (research/reliability.md §3.2.5). Mode 0600."""
+    from deskterm.sanitize import safe_filename
+
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    base = safe_filename(name)
+    directory = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        temp = f".{secrets.token_hex(8)}.tmp"
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=directory)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            for attempt in range(10_000):
+                final = base if attempt == 0 else f"{attempt}-{base}"
+                try:
+                    os.link(temp, final, src_dir_fd=directory, dst_dir_fd=directory, follow_symlinks=False)
+                    break
+                except FileExistsError:
+                    continue
+            else:
+                raise FileExistsError(f"{folder}: no free name for {base}")
+        finally:
+            os.unlink(temp, dir_fd=directory)
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+    return folder / final

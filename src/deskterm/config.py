@@ -57,6 +57,12 @@ _SLA_CHANNEL: dict[str, Key] = {
     "holidays": Key(list, [], item=str),
 }
 SLA_CHANNELS = ("amazon", "shopify", "tiktok", "email")
+# [views.NAME]: a saved queue view (the TUI's `v` key cycles through them).
+_VIEW: dict[str, Key] = {
+    "scope": Key(str, "open", choices=("open", "mine", "unassigned", "all")),
+    "channel": Key(str, choices=SLA_CHANNELS),
+    "risk": Key(str, choices=("critical", "high", "medium")),
+}
 _CHANNEL_COMMON: dict[str, Key] = {
     "kind": Key(str, required=True, choices=("amazon", "imap", "shopify", "tiktok")),
     "enabled": Key(bool, True),
@@ -117,6 +123,7 @@ class Config:
     templates_dir: str | None = None
     undo_seconds: int = 10
     keys: dict[str, str] = field(default_factory=dict)
+    views: dict[str, dict[str, Any]] = field(default_factory=dict)
     risk_rules_file: str | None = None
     sourcing_costs_file: str | None = None
     sla: dict[str, Any] = field(default_factory=dict)
@@ -151,6 +158,7 @@ class Config:
             "templates_dir": self.templates_dir,
             "undo_seconds": self.undo_seconds,
             "keys": self.keys,
+            "views": self.views,
             "risk_rules_file": self.risk_rules_file,
             "sourcing_costs_file": self.sourcing_costs_file,
             "sla": self.sla,
@@ -180,6 +188,9 @@ def _validate(raw: dict[str, Any], path: Path) -> Config:
     if not isinstance(keys, dict) or not all(isinstance(v, str) for v in keys.values()):
         raise fail("keys", "expected a table of binding id = \"keys\" (e.g. \"conversation.reply\" = \"R\")")
     sla = top.pop("sla", {})
+    views = top.pop("views", {})
+    if not isinstance(views, dict) or not all(isinstance(v, dict) for v in views.values()):
+        raise fail("views", "expected tables like [views.urgent] with scope, channel and risk")
     channels = top.pop("channels", {})
     values = _check_table(top, _TOP, "", fail)
     if not isinstance(sla, dict):
@@ -196,6 +207,7 @@ def _validate(raw: dict[str, Any], path: Path) -> Config:
         templates_dir=values["templates_dir"],
         undo_seconds=values["undo_seconds"],
         keys=dict(keys),
+        views={name: _check_table(view, _VIEW, f"views.{name}.", fail) for name, view in views.items()},
         risk_rules_file=values["risk_rules_file"],
         sourcing_costs_file=values["sourcing_costs_file"],
         sla={**_check_table(sla, _SLA, "sla.", fail), "channels": {}},

@@ -114,6 +114,10 @@ def ticket_view(store: Store, ticket_id: int) -> dict[str, Any] | None:
         "reimbursements": _dicts(store.rows(
             f"SELECT * FROM reimbursements WHERE order_id IN ({marks}) ORDER BY approval_date", order_ids),
             _REPORT_META),
+        "other_orders": _dicts(store.rows(
+            f"SELECT order_id, marketplace, purchase_date, status FROM orders WHERE customer_id = ?"
+            f" AND order_id NOT IN ({marks}) ORDER BY purchase_date DESC LIMIT 20",
+            [ticket["customer_id"], *order_ids])),
         "other_tickets": _dicts(store.rows(
             "SELECT id, channel, status, risk, subject, order_id, last_message_at FROM tickets WHERE customer_id = ?"
             " AND id != ? ORDER BY last_message_at DESC LIMIT 20", (ticket["customer_id"], ticket_id))),

@@ -12,6 +12,7 @@ ACTIONS = {  # name shown in the palette: (screen class name or None for any, ac
     "Queue: cycle scope (open, mine, unassigned, all)": ("QueueScreen", "scope"),
     "Queue: cycle channel": ("QueueScreen", "channel"),
     "Queue: cycle lowest risk": ("QueueScreen", "risk"),
+    "Queue: next saved view": ("QueueScreen", "view"),
     "Queue: reload": ("QueueScreen", "reload"),
     "Ticket: reply": ("ConversationScreen", "reply"),
     "Ticket: reply from a template": ("ConversationScreen", "reply_template"),
@@ -23,6 +24,7 @@ ACTIONS = {  # name shown in the palette: (screen class name or None for any, ac
     "Ticket: close": ("ConversationScreen", "close"),
     "Ticket: no response needed": ("ConversationScreen", "nrn"),
     "Ticket: timeline / thread": ("ConversationScreen", "timeline"),
+    "Ticket: save its attachments": ("ConversationScreen", "save_attachments"),
     "Undo the last reply": (None, "app.undo_reply"),
     "Quit": (None, "app.quit"),
 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -55,6 +57,7 @@ class ConversationScreen(Screen[None]):
         Binding("c", "close", "Close", id="conversation.close"),
         Binding("N", "nrn", "No reply needed", id="conversation.nrn"),
         Binding("l", "timeline", "Timeline", id="conversation.timeline"),
+        Binding("S", "save_attachments", "Save attachments", show=False, id="conversation.save"),
         Binding("j", "scroll(1)", "Down", show=False, id="conversation.down"),
         Binding("k", "scroll(-1)", "Up", show=False, id="conversation.up"),
     ]
@@ -183,6 +186,11 @@ class ConversationScreen(Screen[None]):
         for claim in view["claims"]:
             text.append(one_line(f"claim {claim['kind']} {claim['status']} deadline {claim['deadline']}") + "\n",
                         style="bold")
+        if view["other_orders"]:
+            text.append("\nThe buyer's other orders\n", style="bold")
+            for other in view["other_orders"]:
+                text.append(one_line(f"  {other['order_id']} {other['marketplace'] or ''} "
+                                     f"{(other['purchase_date'] or '')[:10]} {other['status'] or ''}") + "\n")
         if view["other_tickets"]:
             text.append("\nThe buyer's other tickets\n", style="bold")
             for other in view["other_tickets"]:
@@ -247,6 +255,17 @@ class ConversationScreen(Screen[None]):
 
     def action_close(self) -> None:
         self._act("closed", lambda: self.app.session.actions().close(self.ticket_id))
+
+    def action_save_attachments(self) -> None:
+        """Only on this explicit key, into a folder the agent confirms; nothing is opened."""
+        default = str(Path("~/Downloads").expanduser() / f"deskterm-ticket-{self.ticket_id}")
+
+        def save(folder: str | None) -> None:
+            if folder:
+                self._act("attachments saved", lambda: self.app.session.actions().save_attachments(
+                    self.ticket_id, Path(folder).expanduser()))
+
+        self.app.push_screen(PromptScreen("Save this ticket's attachments into", default), save)
 
     def action_nrn(self) -> None:
         self.app.push_screen(PromptScreen("No response needed, because"), lambda why: why and self._act(

@@ -21,6 +21,7 @@ class QueueScreen(Screen[None]):
         Binding("f", "scope", "Scope", tooltip="open → mine → unassigned → all tickets", id="queue.scope"),
         Binding("c", "channel", "Channel", tooltip="Cycle the channel filter", id="queue.channel"),
         Binding("r", "risk", "Risk", tooltip="Cycle the lowest risk shown", id="queue.risk"),
+        Binding("v", "view", "View", tooltip="Cycle the saved views of config.toml [views]", id="queue.view"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="queue.reload"),
         Binding("q", "app.quit", "Quit", id="queue.quit"),
     ]
@@ -30,6 +31,7 @@ class QueueScreen(Screen[None]):
         self.scope = "open"
         self.channel: str | None = None
         self.risk: str | None = None
+        self.view: str | None = None
 
     def compose(self) -> ComposeResult:
         session = self.app.session
@@ -51,7 +53,8 @@ class QueueScreen(Screen[None]):
 
     def _show_title(self, count: int | None = None) -> None:
         self.query_one("#title", Static).update(
-            f"deskterm · {self.scope} · {self.channel or 'all channels'} · {self.risk or 'any'} risk and up · "
+            (f"deskterm · view {self.view} · " if self.view else "deskterm · ")
+            + f"{self.scope} · {self.channel or 'all channels'} · {self.risk or 'any'} risk and up · "
             + (f"{count:,} tickets" if count is not None else "counting…"))
 
     def on_queue_list_counted(self, message: QueueList.Counted) -> None:
@@ -81,17 +84,28 @@ class QueueScreen(Screen[None]):
         self.app.open_ticket(message.ticket_id)
 
     def action_scope(self) -> None:
+        self.view = None
         self.scope = _SCOPES[(_SCOPES.index(self.scope) + 1) % len(_SCOPES)]
         self._apply()
 
     def action_channel(self) -> None:
+        self.view = None
         order = (None, *CHANNELS)
         self.channel = order[(order.index(self.channel) + 1) % len(order)]
         self._apply()
 
     def action_risk(self) -> None:
+        self.view = None
         order = (None, *reversed(LEVELS[1:]))
         self.risk = order[(order.index(self.risk) + 1) % len(order)]
+        self._apply()
+
+    def action_view(self) -> None:
+        views = self.app.session.config.views
+        order = (None, *views)
+        self.view = order[(order.index(self.view) + 1) % len(order)] if self.view in order else None
+        saved = views.get(self.view, {}) if self.view else {}
+        self.scope, self.channel, self.risk = saved.get("scope", "open"), saved.get("channel"), saved.get("risk")
         self._apply()
 
     def action_reload(self) -> None:
