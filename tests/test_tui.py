@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
@@ -235,6 +236,7 @@ async def test_the_queue_follows_new_mail(workspace: Path, cli) -> None:
         deliver(workspace, cli, mail('"Kim - Amazon Marketplace" <kim1q@marketplace.amazon.com>', "Order 113-1212121-3434343",
                                      relay("My parcel never arrived"), hours_ago(0.2), "kim"))
         app.poll_store()  # what the app's timer does every 2 s
+        await app.workers.wait_for_complete()
         await pilot.pause()
         assert queue.pager.count() == before + 1
         assert any(queue.pager.row(i)["order_id"] == "113-1212121-3434343" for i in range(queue.pager.count()))
@@ -250,8 +252,12 @@ def test_conversation_snapshot(workspace: Path, snap_compare, size: tuple[int, i
     assert snap_compare(app_for(workspace), press=["enter"], terminal_size=size)
 
 
-def test_raw_terminal_bytes_hold_no_escape_sequence_from_message_data(workspace: Path) -> None:
-    """The real CLI in a pseudo-terminal: open the hostile ticket, read every byte sent to the terminal."""
+@pytest.mark.parametrize("colours", [{}, {"NO_COLOR": "1"}, {"TEXTUAL_COLOR_SYSTEM": "standard"}],
+                         ids=["truecolor", "no-color", "16-colours"])
+def test_raw_terminal_bytes_hold_no_escape_sequence_from_message_data(workspace: Path, colours: dict) -> None:
+    """The real CLI in a pseudo-terminal: open the hostile ticket, read every byte sent to the terminal.
+    Also with NO_COLOR (Textual renders in greys; risk and lateness must read as words) and in a
+    16-colour terminal, where no 256-colour or RGB sequence may appear."""
     import os
     import pty
     import select
@@ -270,7 +276,7 @@ def test_raw_terminal_bytes_hold_no_escape_sequence_from_message_data(workspace:
     session.close()
     leader, follower = pty.openpty()
     ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-    env = {**os.environ, "TERM": "xterm-256color", "TEXTUAL_ANIMATIONS": "none", "DESKTERM_AGENT": "maria"}
+    env = {**os.environ, "TERM": "xterm-256color", "TEXTUAL_ANIMATIONS": "none", "DESKTERM_AGENT": "maria", **colours}
     child = subprocess.Popen([sys.executable, "-m", "deskterm", "--home", str(workspace), "--now", NOW.isoformat()],
                              stdin=follower, stdout=follower, stderr=follower, env=env, close_fds=True)
     os.close(follower)
@@ -304,6 +310,9 @@ def test_raw_terminal_bytes_hold_no_escape_sequence_from_message_data(workspace:
         assert attack not in output, attack
     assert not any("\x80" <= ch <= "\x9f" for ch in output.decode("utf-8", "replace")), "a C1 control reached the terminal"
     assert "\u241b]52;c;cHduZWQ=".encode() in output  # the OSC 52 payload arrives as visible text
+    if "TEXTUAL_COLOR_SYSTEM" in colours:
+        assert not re.search(rb"\x1b\[[0-9;]*[34]8;[25];", output), "a 256-colour or RGB sequence was sent"
+    assert b"LATE" in output and b"CRIT" in output  # risk and lateness read without colour too
 
 
 async def test_saved_views_cycle(workspace: Path) -> None:

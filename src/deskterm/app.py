@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from textual import work
 from textual.app import App
 from textual.binding import Binding
 
@@ -49,15 +50,29 @@ class DesktermApp(App[None]):
         self.set_interval(POLL_SECONDS, self.poll_store)
 
     def poll_store(self) -> None:
-        """When another process committed (a sync, a colleague), bring triage and screens up to date."""
+        """When another process committed (a sync, a colleague), read the new messages for risk in a
+        worker (a big sync can bring thousands), then refresh the screens."""
         version = self.session.store.scalar("PRAGMA data_version")
         if self._data_version is not None and version != self._data_version:
-            self.session.triage()
-            for screen in self.screen_stack:
-                refresh = getattr(screen, "store_changed", None)
-                if refresh:
-                    refresh()
+            self.triage_in_background()
         self._data_version = version
+
+    @work(thread=True, exclusive=True, group="triage")
+    def triage_in_background(self) -> None:
+        from deskterm.store import Store
+        from deskterm.triage.assess import Triage
+
+        session = self.session
+        with Store(session.workspace.database, session.clock) as store:
+            Triage(store, session.config, session.clock, session.triage_engine().rules).refresh()
+        self.call_from_thread(self.refresh_screens)
+
+    def refresh_screens(self) -> None:
+        self._data_version = self.session.store.scalar("PRAGMA data_version")  # our own triage writes
+        for screen in self.screen_stack:
+            refresh = getattr(screen, "store_changed", None)
+            if refresh:
+                refresh()
 
     def open_ticket(self, ticket_id: int, message_id: str | None = None) -> None:
         """One conversation screen, built once and reused: opening a ticket only replaces text."""
@@ -86,10 +101,7 @@ class DesktermApp(App[None]):
             return
         self._last_reply = None
         self.notify("Reply taken back; it was never sent.")
-        for screen in self.screen_stack:
-            refresh = getattr(screen, "store_changed", None)
-            if refresh:
-                refresh()
+        self.refresh_screens()
 
     def action_search(self) -> None:
         from deskterm.screens.search import SearchScreen
