@@ -182,7 +182,15 @@ async def test_search_opens_the_ticket_at_the_message(workspace: Path) -> None:
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, ConversationScreen) and app.screen.message_id == "<k1@test>"
-        await pilot.press("escape", "slash", *"from:(", "enter")
+        await pilot.press("slash", *"danneggiato", "enter")  # a search from inside a ticket
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ConversationScreen) and app.screen.message_id == "<a1@test>"
+        names = [type(s).__name__ for s in app.screen_stack]
+        assert names.count("ConversationScreen") == 1 and names[-1] == "ConversationScreen"
+        await pilot.press("slash", *"from:(", "enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert "query:" in str(app.screen.query_one("#summary", Static).render())

@@ -82,7 +82,10 @@ class DesktermApp(App[None]):
             self.install_screen(ConversationScreen(), "conversation")
         screen = self.get_screen("conversation")
         screen.show(ticket_id, message_id)
-        if self.screen is not screen:
+        if screen in self.screen_stack:  # opened from a search made on top of a ticket: go back down
+            while self.screen is not screen:
+                self.pop_screen()
+        else:
             self.push_screen(screen)
 
     def undoable_reply(self, message_id: str) -> None:
