@@ -333,3 +333,16 @@ def test_rules_beside_the_config_and_risk_in_search(inbox: Path, cli) -> None:
     (inbox / "risk-rules.txt").write_text("critical oops xx induction\n")
     broken = cli("queue")
     assert broken.code == 2 and "risk-rules.txt:1: lang" in broken.err
+
+
+def test_triage_without_news_writes_nothing(inbox: Path, cli) -> None:
+    """A TUI watches the database for commits; reading the queue must not commit anything."""
+    with db(inbox) as conn:
+        conn.execute("INSERT INTO orders (order_id, marketplace, latest_delivery_date) VALUES (?, 'US', '2026-11-12')",
+                     (ORDERS["joe"],))
+    assert cli("risk", str(ticket_of(inbox, ORDERS["joe"])), "low", "--reason", "carrier confirmed").code == 0
+    watcher = sqlite3.connect(inbox / "deskterm.db")
+    before = watcher.execute("PRAGMA data_version").fetchone()[0]
+    for _ in range(2):
+        assert cli("queue").code == 0 and cli("triage").code == 0
+    assert watcher.execute("PRAGMA data_version").fetchone()[0] == before

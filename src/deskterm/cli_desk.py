@@ -261,8 +261,10 @@ def register(cli: click.Group) -> None:
                 session.store.audit(conn, "triage_rescan", actor=session.agent)
         outcome = Triage(session.store, session.config, session.clock,
                          load_rules(session.risk_rules_path())).refresh()
-        done(session, 0, f"read {outcome.messages:,} messages, updated {outcome.tickets:,} tickets",
-             messages=outcome.messages, tickets=outcome.tickets)
+        if session.json_output:
+            session.emit({"messages": outcome.messages, "tickets": outcome.tickets})
+        else:
+            session.say(f"read {outcome.messages:,} messages, updated {outcome.tickets:,} tickets")
 
 
 def _read_text(path: str) -> str:

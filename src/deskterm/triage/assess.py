@@ -147,11 +147,13 @@ class Triage:
         if status == "open" and waiting:
             clock = self.policy(ticket["channel"]).clock(
                 level, [(_instant(m["sent_at"]), m["kind"]) for m in waiting if m["sent_at"]])
-        conn.execute(
-            "UPDATE tickets SET risk = ?, risk_reasons = ?, status = ?, snoozed_until = ?, sla_started_at = ?,"
-            " sla_due = ? WHERE id = ?",
-            (level, json.dumps(reasons, ensure_ascii=False), status, snoozed,
-             iso(clock.started_at) if clock else None, iso(clock.due) if clock else None, ticket_id))
+        values = (level, json.dumps(reasons, ensure_ascii=False), status, snoozed,
+                  iso(clock.started_at) if clock else None, iso(clock.due) if clock else None)
+        if values == tuple(ticket[key] for key in ("risk", "risk_reasons", "status", "snoozed_until",
+                                                   "sla_started_at", "sla_due")):
+            return  # unchanged: no write, so a watching TUI is not woken for nothing
+        conn.execute("UPDATE tickets SET risk = ?, risk_reasons = ?, status = ?, snoozed_until = ?,"
+                     " sla_started_at = ?, sla_due = ? WHERE id = ?", (*values, ticket_id))
 
     def _reasons(self, conn: sqlite3.Connection, ticket: Any, messages: list[Any], waiting: list[Any]) -> list[dict]:
         """Reasons from the messages since the last override, and the behaviour signals."""
