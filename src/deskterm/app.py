@@ -75,18 +75,10 @@ class DesktermApp(App[None]):
                 refresh()
 
     def open_ticket(self, ticket_id: int, message_id: str | None = None) -> None:
-        """One conversation screen, built once and reused: opening a ticket only replaces text."""
-        from deskterm.screens.conversation import ConversationScreen
-
-        if not self.is_screen_installed("conversation"):
-            self.install_screen(ConversationScreen(), "conversation")
-        screen = self.get_screen("conversation")
-        screen.show(ticket_id, message_id)
-        if screen in self.screen_stack:  # opened from a search made on top of a ticket: go back down
-            while self.screen is not screen:
-                self.pop_screen()
-        else:
-            self.push_screen(screen)
+        """Back to the queue screen, showing the ticket there (from search, for instance)."""
+        while not isinstance(self.screen, QueueScreen):
+            self.pop_screen()
+        self.screen.open_ticket(ticket_id, message_id)
 
     def undoable_reply(self, message_id: str) -> None:
         self._last_reply = message_id
@@ -111,8 +103,10 @@ class DesktermApp(App[None]):
 
         if isinstance(self.screen, SearchScreen):
             self.screen.edit_query()
-        else:
-            self.push_screen(SearchScreen())
+            return
+        if not self.is_screen_installed("search"):  # one search screen: its results wait for the way back
+            self.install_screen(SearchScreen(), "search")
+        self.push_screen("search")
 
     def action_help(self) -> None:
         from deskterm.screens.help import HelpScreen

@@ -6,42 +6,55 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-ACTIONS = {  # name shown in the palette: (screen class name or None for any, action)
+ACTIONS = {  # name shown in the palette: (where: None anywhere, "queue" on the list, "ticket" in a ticket; action)
     "Search messages": (None, "app.search"),
     "Help: keys on this screen": (None, "app.help"),
-    "Queue: cycle scope (open, mine, unassigned, all)": ("QueueScreen", "scope"),
-    "Queue: cycle channel": ("QueueScreen", "channel"),
-    "Queue: cycle lowest risk": ("QueueScreen", "risk"),
-    "Queue: next saved view": ("QueueScreen", "view"),
-    "Queue: reload": ("QueueScreen", "reload"),
-    "Ticket: reply": ("ConversationScreen", "reply"),
-    "Ticket: reply from a template": ("ConversationScreen", "reply_template"),
-    "Ticket: internal note": ("ConversationScreen", "note"),
-    "Ticket: tag": ("ConversationScreen", "tag"),
-    "Ticket: take (assign to me)": ("ConversationScreen", "take"),
-    "Ticket: assign": ("ConversationScreen", "assign"),
-    "Ticket: snooze": ("ConversationScreen", "snooze"),
-    "Ticket: close": ("ConversationScreen", "close"),
-    "Ticket: no response needed": ("ConversationScreen", "nrn"),
-    "Ticket: timeline / thread": ("ConversationScreen", "timeline"),
-    "Ticket: save its attachments": ("ConversationScreen", "save_attachments"),
+    "Queue: cycle scope (open, mine, unassigned, all)": ("queue", "scope"),
+    "Queue: cycle channel": ("queue", "channel"),
+    "Queue: cycle lowest risk": ("queue", "risk"),
+    "Queue: next saved view": ("queue", "view"),
+    "Queue: reload": ("queue", "reload"),
+    "Ticket: reply": ("ticket", "reply"),
+    "Ticket: reply from a template": ("ticket", "reply_template"),
+    "Ticket: internal note": ("ticket", "note"),
+    "Ticket: tag": ("ticket", "tag"),
+    "Ticket: take (assign to me)": ("ticket", "take"),
+    "Ticket: assign": ("ticket", "assign"),
+    "Ticket: snooze": ("ticket", "snooze"),
+    "Ticket: close": ("ticket", "close"),
+    "Ticket: no response needed": ("ticket", "nrn"),
+    "Ticket: timeline / thread": ("ticket", "timeline"),
+    "Ticket: save its attachments": ("ticket", "save_attachments"),
+    "Ticket: back to the queue": ("ticket", "close_ticket"),
     "Undo the last reply": (None, "app.undo_reply"),
     "Quit": (None, "app.quit"),
 }
 
 
+def _place(screen: object) -> str | None:
+    """Where the agent is: on the queue's list, in a ticket, or elsewhere (search, help)."""
+    if type(screen).__name__ != "QueueScreen":
+        return None
+    return "ticket" if screen.ticket_open else "queue"
+
+
 class DesktermCommands(Provider):
     def _available(self) -> list[tuple[str, str]]:
         screen = self.app.screen_stack[-2] if len(self.app.screen_stack) > 1 else self.app.screen
-        return [(name, action) for name, (where, action) in ACTIONS.items()
-                if where is None or type(screen).__name__ == where]
+        place = _place(screen)
+        return [(name, action) for name, (where, action) in ACTIONS.items() if where is None or where == place]
 
     def _run(self, action: str) -> None:
-        """Runs after the palette has closed, on whatever screen is then in front."""
+        """Runs after the palette has closed, on whatever is then in front."""
         if action.startswith("app."):
             self.app.call_later(self.app.run_action, action.removeprefix("app."))
         else:
-            self.app.call_later(lambda: self.app.screen.run_action(action))
+            self.app.call_later(self._on_front, action)
+
+    async def _on_front(self, action: str) -> None:
+        screen = self.app.screen
+        target = screen.query_one("#conversation") if _place(screen) == "ticket" else screen
+        await target.run_action(action)
 
     async def discover(self) -> Hits:
         for name, action in self._available():

@@ -24,7 +24,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         text = Text("Keys on this screen\n\n", style="bold")
         seen = set()
-        for node in [self.under, *self.under.query("*")]:
+        for node in [self.under, *(node for node in self.under.query("*") if node.display)]:
             for binding in getattr(node, "BINDINGS", []):
                 if not isinstance(binding, Binding) or binding.id in seen:
                     continue

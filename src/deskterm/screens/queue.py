@@ -10,6 +10,7 @@ from textual.widgets import Footer, Static
 from deskterm.triage.queue import CHANNELS, QueueFilter, QueuePager
 from deskterm.triage.rules import LEVELS
 from deskterm.views import channel_states, outbound_queued
+from deskterm.widgets.conversation_view import ConversationView
 from deskterm.widgets.queue_list import QueueList
 from deskterm.widgets.status_line import StatusLine
 
@@ -37,6 +38,7 @@ class QueueScreen(Screen[None]):
         session = self.app.session
         yield Static(id="title")
         yield QueueList(QueuePager(session.store, self._filter(), session.clock.now()), session.clock, id="queue")
+        yield ConversationView(id="conversation")
         yield StatusLine(id="status")
         yield Footer()
 
@@ -75,32 +77,62 @@ class QueueScreen(Screen[None]):
         """New messages or another agent's action: repaint without moving the agent's cursor."""
         self._apply()
         self._show_status()
+        conversation = self.query_one(ConversationView)
+        if conversation.display:
+            conversation.render_ticket()
+
+    @property
+    def ticket_open(self) -> bool:
+        return self.query_one(ConversationView).display
+
+    def open_ticket(self, ticket_id: int, message_id: str | None = None) -> None:
+        """Show the ticket in place of the list (the list keeps its place for the way back)."""
+        conversation = self.query_one(ConversationView)
+        conversation.show(ticket_id, message_id)
+        self.query_one(QueueList).display = False
+        conversation.display = True
+        conversation.focus()
+
+    def close_ticket(self) -> None:
+        queue = self.query_one(QueueList)
+        self.query_one(ConversationView).display = False
+        queue.display = True
+        queue.focus()
+        self.store_changed()  # the ticket may have left the queue
 
     def on_screen_resume(self) -> None:
-        if getattr(self, "_mounted", False):  # back from a ticket: it may have changed
+        if getattr(self, "_mounted", False):  # back from search or help: something may have changed
             self.store_changed()
 
     def on_queue_list_opened(self, message: QueueList.Opened) -> None:
-        self.app.open_ticket(message.ticket_id)
+        self.open_ticket(message.ticket_id)
 
     def action_scope(self) -> None:
+        if self.ticket_open:
+            return
         self.view = None
         self.scope = _SCOPES[(_SCOPES.index(self.scope) + 1) % len(_SCOPES)]
         self._apply()
 
     def action_channel(self) -> None:
+        if self.ticket_open:
+            return
         self.view = None
         order = (None, *CHANNELS)
         self.channel = order[(order.index(self.channel) + 1) % len(order)]
         self._apply()
 
     def action_risk(self) -> None:
+        if self.ticket_open:
+            return
         self.view = None
         order = (None, *reversed(LEVELS[1:]))
         self.risk = order[(order.index(self.risk) + 1) % len(order)]
         self._apply()
 
     def action_view(self) -> None:
+        if self.ticket_open:
+            return
         views = self.app.session.config.views
         order = (None, *views)
         self.view = order[(order.index(self.view) + 1) % len(order)] if self.view in order else None

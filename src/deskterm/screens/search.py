@@ -37,7 +37,7 @@ class SearchScreen(Screen[None]):
         yield OptionList(id="results")
         yield Footer()
 
-    def on_mount(self) -> None:
+    def on_screen_resume(self) -> None:
         self.edit_query()
 
     def edit_query(self) -> None:
