@@ -368,3 +368,17 @@ async def test_attachments_are_saved_only_on_the_key_and_safely(workspace: Path,
     assert (target / "1-lid.jpg").read_bytes().startswith(b"\xff\xd8") and (target / "1-lid.jpg").stat().st_mode & 0o777 == 0o600
     with db(workspace) as conn:
         assert conn.execute("SELECT detail FROM audit_log WHERE action = 'save_attachments'").fetchone()[0] == '{"files": 1}'
+
+
+async def test_error_notices_never_read_typed_text_as_markup(workspace: Path) -> None:
+    with db(workspace) as conn:
+        joe = conn.execute("SELECT id FROM tickets WHERE order_id = ?", (ORDERS["joe"],)).fetchone()[0]
+    app = app_for(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.open_ticket(joe)
+        await pilot.pause()
+        await pilot.press("t", *"+[@click=app.quit]x[/]", "enter")
+        await pilot.pause()
+        [notice] = [n for n in app._notifications if "tag" in n.message]
+        assert "[@click=app.quit]" in notice.message and notice.markup is False
+        assert app.is_running

@@ -92,7 +92,7 @@ class DesktermApp(App[None]):
         try:
             self.session.actions().undo_reply(self._last_reply, self.session.config.undo_seconds)
         except UserError as exc:
-            self.notify(one_line(str(exc)), severity="error")
+            self.notify(one_line(str(exc)), severity="error", markup=False)
             return
         self._last_reply = None
         self.notify("Reply taken back; it was never sent.")

@@ -73,7 +73,7 @@ class ComposerScreen(ModalScreen[str | None]):
         try:
             text = fill_for_ticket(session.store, self.ticket_id, name, None, session.agent, session.templates_dir())
         except UserError as exc:
-            self.notify(one_line(str(exc)), severity="error", timeout=8)
+            self.notify(one_line(str(exc)), severity="error", timeout=8, markup=False)
             return
         self.query_one(TextArea).insert(text)
 

@@ -206,7 +206,7 @@ class ConversationView(Vertical, can_focus=True):
         try:
             call()
         except UserError as exc:
-            self.notify(one_line(str(exc)), title=f"{what} refused", severity="error", timeout=8)
+            self.notify(one_line(str(exc)), title=f"{what} refused", severity="error", timeout=8, markup=False)
             return
         self.notify(what)
         self.render_ticket()
