@@ -53,7 +53,7 @@ def messages(demo: dict[str, Path]) -> list[tuple[email.message.EmailMessage, st
 
 def test_file_list_is_stable(demo: dict[str, Path]) -> None:
     assert list(demo) == [
-        "all_orders.txt", "fba_customer_returns.txt", "inventory_ledger_detail.txt",
+        "all_orders.txt", "amazon_fulfilled_shipments.txt", "fba_customer_returns.txt", "inventory_ledger_detail.txt",
         "inventory_ledger_summary.txt", "reimbursements.txt", "settlement_v2.txt",
         "date_range_transactions_DE.csv", "removal_order_detail.txt", "removal_shipment_detail.txt",
         "inbound_shipments.csv", "sourcing_costs.csv", "mail/support-inbox.mbox",
@@ -86,6 +86,19 @@ def test_orders_volume_and_shape(demo: dict[str, Path]) -> None:
     assert set(statuses) <= {"Shipped", "Cancelled", "Pending"} and statuses["Cancelled"] > 0
     assert {"Amazon.com", "Amazon.de", "Amazon.co.uk", "Amazon.it", "Amazon.fr", "Amazon.es"} == {
         r["sales-channel"] for r in rows}
+
+
+def test_every_shipped_fba_line_has_a_shipment_without_buyer_data(demo: dict[str, Path]) -> None:
+    orders = {(r["amazon-order-id"], r["sku"]): r for r in _tsv(demo["all_orders.txt"])}
+    shipped = {key for key, r in orders.items() if r["order-status"] == "Shipped" and r["fulfillment-channel"] == "Amazon"}
+    rows = _tsv(demo["amazon_fulfilled_shipments.txt"])
+    assert {(r["amazon-order-id"], r["sku"]) for r in rows} == shipped
+    for r in rows:
+        purchased, left, arrives = (dt.datetime.fromisoformat(r[k]) for k in
+                                    ("purchase-date", "shipment-date", "estimated-arrival-date"))
+        assert purchased < left < arrives <= left + dt.timedelta(days=6)
+        assert not (r["buyer-email"] or r["buyer-name"] or r["recipient-name"] or r["ship-address-1"])
+    assert len({r["shipment-item-id"] for r in rows}) == len(rows)
 
 
 def test_date_range_csv_is_the_seller_central_shape(demo: dict[str, Path]) -> None:

@@ -215,6 +215,20 @@ CASES: list[tuple[str, str, int, list[Check]]] = [
         ("SELECT fnsku, quantity_shipped, quantity_received FROM inbound_lines "
          "WHERE shipment_id = 'FBA18ZK4QX2T' AND sku = 'SSK-STRAW-4'", [("X001EFGH34", 200, 196)]),
     ]),
+    ("amazon_fulfilled_shipments.txt", "orders", 4, [
+        # the order header takes the first shipment's date, carrier and tracking, the last arrival
+        ("SELECT order_id, marketplace, shipped_at, carrier, tracking, latest_delivery_date FROM orders "
+         "ORDER BY order_id",
+         [("113-4827163-2290641", "US", "2026-05-03T08:12:40Z", "AMZN_US", "TBA301234567890", "2026-05-07T03:00:00Z"),
+          ("113-9917462-5530612", "US", "2026-05-05T01:02:11Z", "AMZN_US", "TBA301234599999", "2026-05-09T03:00:00Z"),
+          ("114-3300218-9012745", "US", "2026-05-10T16:30:00Z", "USPS", "9400111899223197000001",
+           "2026-05-14T03:00:00Z")]),
+        ("SELECT shipment_date, sku, quantity, fulfillment_center FROM customer_shipments "
+         "WHERE order_id = '113-9917462-5530612' ORDER BY shipment_date",
+         [("2026-05-05T01:02:11Z", "BCB-3PC-NAT", 2, "LEX1"), ("2026-05-05T13:40:19Z", "SSK-STRAW-4", 1, "ONT8")]),
+        # the buyer's name, e-mail and address columns are not kept anywhere
+        lambda home: _nowhere_in_store(home, ("Jane Roe", "1 Main St", "k4x9p2m7q1r5t8w")),
+    ]),
     ("returns_latin1.txt", "returns", 3, [
         ("SELECT return_date, customer_comments FROM returns WHERE license_plate_number = 'LPNFR3301127'",
          [("2026-05-26T08:05:00Z", "Produit arrivé cassé, très déçu")]),
@@ -231,6 +245,37 @@ CASES: list[tuple[str, str, int, list[Check]]] = [
         ("SELECT min(event_date), max(event_date) FROM ledger_events", [("2026-05-03", "2026-05-25")]),
     ]),
 ]
+
+
+def _nowhere_in_store(home: Path, needles: tuple[str, ...]) -> None:
+    data = (home / "deskterm.db").read_bytes()
+    wal = home / "deskterm.db-wal"
+    data += wal.read_bytes() if wal.exists() else b""
+    for needle in needles:
+        assert needle.encode() not in data, needle
+
+
+def test_shipments_and_orders_give_one_header_in_either_order(tmp_path: Path) -> None:
+    columns = "SELECT * FROM orders ORDER BY order_id"
+    for home, files in ((tmp_path / "a", ("all_orders.txt", "amazon_fulfilled_shipments.txt")),
+                        (tmp_path / "b", ("amazon_fulfilled_shipments.txt", "all_orders.txt"))):
+        for name in files:
+            code, _, stderr = run_import(home, FIXTURES / name)
+            assert code == 0, stderr
+    assert query(tmp_path / "a", columns) == query(tmp_path / "b", columns)
+    assert query(tmp_path / "a", "SELECT status, shipped_at, carrier FROM orders "
+                                 "WHERE order_id = '113-4827163-2290641'") == [
+        ("Shipped", "2026-05-03T08:12:40Z", "AMZN_US")]
+
+
+def test_the_catalogue_learns_fnskus_from_the_ledger_and_returns(tmp_path: Path) -> None:
+    home = tmp_path / "ws"
+    code, _, stderr = run_import(home, FIXTURES / "ledger_detail.txt", FIXTURES / "customer_returns.txt")
+    assert code == 0, stderr
+    learnt = query(home, "SELECT msku, fnsku, asin FROM skus ORDER BY msku, fnsku")
+    ledger = query(home, "SELECT DISTINCT msku, fnsku, asin FROM ledger_events ORDER BY msku, fnsku")
+    assert ledger and set(ledger) <= set(learnt)
+    assert all(fnsku for _, fnsku, _ in learnt)
 
 
 @pytest.mark.parametrize(("name", "kind", "rows", "checks"), CASES, ids=[c[0] for c in CASES])
@@ -494,7 +539,7 @@ GOOD_FILES = [
     "all_orders.txt", "customer_returns.txt", "customer_returns_amazon_order_id.txt", "ledger_detail.txt",
     "ledger_summary.txt", "reimbursements.txt", "settlement_v2.txt", "date_range_transactions.csv",
     "removal_order_detail.txt", "removal_shipment_detail.txt", "sourcing_costs.csv", "inbound_lines.csv",
-    "returns_latin1.txt", "ledger_detail_semicolon_ddmmyyyy.csv",
+    "returns_latin1.txt", "ledger_detail_semicolon_ddmmyyyy.csv", "amazon_fulfilled_shipments.txt",
 ]
 
 
@@ -504,12 +549,12 @@ def test_status_counts_after_importing_every_sample(tmp_path: Path) -> None:
     assert code == 0, stderr
     assert document["rejected"] == []
     assert document["imported"] == {
-        "orders": 8, "returns": 6 + 5 + 3, "ledger": 10 + 5 + 5, "reimbursements": 6, "settlement": 12 + 7,
+        "orders": 8 + 4, "returns": 6 + 5 + 3, "ledger": 10 + 5 + 5, "reimbursements": 6, "settlement": 12 + 7,
         "removals": 6 + 5, "costs": 6, "inbound": 5,
     }
     doc = status(home)
     assert doc["counts"] == {
-        "orders": 7, "order_lines": 8, "returns": 14, "refunds": 1, "reimbursements": 6, "ledger": 15,
+        "orders": 7 + 1, "order_lines": 8, "returns": 14, "refunds": 1, "reimbursements": 6, "ledger": 15,
         "inbound_lines": 5, "removals": 11, "messages": 0, "tickets": 0, "attachments": 0,
     }
     assert doc["quarantined"] == 0 and doc["outbound_queued"] == 0

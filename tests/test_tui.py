@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import re
+import shlex
+import shutil
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -74,6 +79,45 @@ async def test_queue_navigation_and_opening_a_ticket(workspace: Path) -> None:
         assert not queue.display
         await pilot.press("escape")
         assert opened(app) is None and queue.display and queue.has_focus
+
+
+async def test_order_pane_and_timeline_show_shipping_and_codes(workspace: Path, cli, tmp_path: Path) -> None:
+    """The order, its shipment (date, carrier, tracking) and the SKU's FNSKU learnt from the ledger."""
+    joe = ORDERS["joe"]
+    orders = tmp_path / "orders.txt"
+    orders.write_text(
+        "amazon-order-id\tpurchase-date\tlast-updated-date\torder-status\tfulfillment-channel\tsales-channel\t"
+        "sku\tasin\tquantity\tcurrency\titem-price\n"
+        f"{joe}\t2026-11-10T09:00:00Z\t2026-11-11T09:00:00Z\tShipped\tAmazon\tAmazon.com\t"
+        "AK-PAN-28\tB0D1QH7W3N\t1\tUSD\t49.99\n")
+    shipments = tmp_path / "shipments.txt"
+    shipments.write_text(
+        "amazon-order-id\tshipment-id\tshipment-item-id\tshipment-date\tsku\tquantity-shipped\tcarrier\t"
+        "tracking-number\testimated-arrival-date\tfulfillment-center-id\tsales-channel\n"
+        f"{joe}\tDk1\tDk1-01\t2026-11-11T08:00:00Z\tAK-PAN-28\t1\tAMZN_US\tTBA777000111222\t"
+        "2026-11-15T20:00:00Z\tBFI4\tAmazon.com\n")
+    ledger = tmp_path / "ledger.txt"
+    ledger.write_text(
+        "Date\tFNSKU\tASIN\tMSKU\tTitle\tEvent Type\tReference ID\tQuantity\tFulfillment Center\t"
+        "Disposition\tReason\tCountry\n"
+        "11/11/2026\tX00B2M8RTL\tB0D1QH7W3N\tAK-PAN-28\tPan\tShipments\tDk1\t-1\tBFI4\tSELLABLE\t\tUS\n")
+    assert cli("import", orders, shipments, ledger).code == 0
+    with db(workspace) as conn:
+        ticket = conn.execute("SELECT id FROM tickets WHERE order_id = ?", (joe,)).fetchone()[0]
+    app = app_for(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.open_ticket(ticket)
+        await pilot.pause()
+        view = opened(app)
+        pane = str(view.query_one("#context-text", Static).render())
+        assert "shipped: 2026-11-11T08:00:00Z" in pane and "tracking: TBA777000111222" in pane
+        assert "ASIN B0D1QH7W3N FNSKU X00B2M8RTL" in pane
+        # "where is my order" after the promised arrival: escalated, and the pane says why
+        assert "past the latest delivery date (2026-11-15T20:00:00Z)" in pane
+        await pilot.press("l")
+        thread = str(view.query_one("#thread-text", Static).render())
+        assert re.search(r"2026-11-11 08:00\s+shipped\s+1 × AK-PAN-28 shipped from BFI4 \(AMZN_US TBA777000111222\)",
+                         thread)
 
 
 async def test_queue_filters(workspace: Path) -> None:
@@ -214,6 +258,11 @@ async def test_help_palette_and_keymap(workspace: Path) -> None:
         assert "Scope" in str(app.screen.query_one(Static).render())
         await pilot.press("escape", "enter")
         await pilot.pause()
+        await pilot.press("question_mark")  # with a ticket open: its keys, as remapped, not the queue's
+        helped = str(app.screen.query_one(Static).render())
+        assert re.search(r"^  R\s+Reply$", helped, re.M) and "Scope" not in helped and "Channel" not in helped
+        await pilot.press("escape", "f")  # the queue's filters are off while a ticket is open
+        assert opened(app) is not None and app.screen.scope == "open"
         await pilot.press("R")
         await pilot.pause()
         assert isinstance(app.screen, ComposerScreen)
@@ -329,6 +378,58 @@ def test_raw_terminal_bytes_hold_no_escape_sequence_from_message_data(workspace:
     if "TEXTUAL_COLOR_SYSTEM" in colours:
         assert not re.search(rb"\x1b\[[0-9;]*[34]8;[25];", output), "a 256-colour or RGB sequence was sent"
     assert b"LATE" in output and b"CRIT" in output  # risk and lateness read without colour too
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (.ci/run installs it)")
+def test_a_real_terminal_at_80x24_in_16_colours(workspace: Path, tmp_path: Path) -> None:
+    """deskterm in tmux, a real terminal emulator, sized 80×24 with TERM=screen (16 colours, found by
+    Textual itself): what the emulator shows is read back from its screen, keys are typed into it."""
+    socket = str(tmp_path / "tmux.sock")
+
+    def tmux(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["tmux", "-S", socket, "-f", "/dev/null", *args], capture_output=True, text=True,
+                              timeout=10)
+
+    def screen(escapes: bool = False) -> str:
+        return tmux("capture-pane", "-p", *(["-e"] if escapes else []), "-t", "desk").stdout
+
+    def wait_for(text: str, seconds: float = 15) -> str:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            shown = screen()
+            if text in shown:
+                return shown
+            time.sleep(0.2)
+        pytest.fail(f"{text!r} never appeared; the terminal shows:\n{screen()}")
+
+    command = shlex.join(["env", "-u", "COLORTERM", "-u", "NO_COLOR", "-u", "TEXTUAL_COLOR_SYSTEM", "TERM=screen",
+                          "TEXTUAL_ANIMATIONS=none", "DESKTERM_AGENT=maria", sys.executable, "-m", "deskterm",
+                          "--home", str(workspace), "--now", NOW.isoformat()])
+    assert tmux("new-session", "-d", "-x", "80", "-y", "24", "-s", "desk", command).returncode == 0
+    try:
+        shown = wait_for("6 tickets").splitlines()
+        assert len(shown) == 24
+        assert shown[-1].strip().endswith("? Help")  # the whole footer fits: nothing cut off
+        assert sum(1 for line in shown if re.match(r"\s+\d+ (CRIT|HIGH|MED |low )", line)) == 6
+        colours = set(re.findall(r"\x1b\[([0-9;]*)m", screen(escapes=True)))
+        codes = {int(code) for group in colours for code in group.split(";") if code}
+        assert codes <= {0, 1, 2, 3, 4, 7, 22, 23, 24, 27, 39, 49, *range(30, 38), *range(40, 48), *range(90, 98),
+                         *range(100, 108)}, f"beyond 16 colours: {sorted(codes)}"
+        row = next(i for i, line in enumerate(shown[1:]) if "Evil" in line)
+        tmux("send-keys", "-t", "desk", *["j"] * row, "Enter")
+        opened_screen = wait_for("esc Back")
+        assert "Evil [/] [@click=app.quit]quit[/]" in opened_screen and "␛]52;c;cHduZWQ=" in opened_screen
+        tmux("send-keys", "-t", "desk", "?")
+        assert "Reply" in wait_for("Keys on this screen")
+        tmux("send-keys", "-t", "desk", "Escape", "Escape")
+        wait_for("6 tickets")
+        tmux("send-keys", "-t", "desk", "C-q")
+        end = time.monotonic() + 10
+        while tmux("has-session", "-t", "desk").returncode == 0 and time.monotonic() < end:
+            time.sleep(0.2)
+        assert tmux("has-session", "-t", "desk").returncode != 0, "ctrl+q did not quit"
+    finally:
+        tmux("kill-server")
 
 
 async def test_saved_views_cycle(workspace: Path) -> None:

@@ -1167,6 +1167,39 @@ def _write_orders(path: pathlib.Path, w: World) -> None:
     _write_tsv(path, ORDERS_HEADER, rows)
 
 
+FULFILLED_SHIPMENTS_HEADER = (
+    "amazon-order-id\tmerchant-order-id\tshipment-id\tshipment-item-id\tamazon-order-item-id\t"
+    "merchant-order-item-id\tpurchase-date\tpayments-date\tshipment-date\treporting-date\tbuyer-email\t"
+    "buyer-name\tbuyer-phone-number\tsku\tproduct-name\tquantity-shipped\tcurrency\titem-price\titem-tax\t"
+    "shipping-price\tshipping-tax\tgift-wrap-price\tgift-wrap-tax\tship-service-level\trecipient-name\t"
+    "ship-address-1\tship-address-2\tship-address-3\tship-city\tship-state\tship-postal-code\tship-country\t"
+    "ship-phone-number\tbill-address-1\tbill-address-2\tbill-address-3\tbill-city\tbill-state\t"
+    "bill-postal-code\tbill-country\titem-promotion-discount\tship-promotion-discount\tcarrier\t"
+    "tracking-number\testimated-arrival-date\tfulfillment-center-id\tfulfillment-channel\tsales-channel")
+CARRIERS = {"US": "AMZN_US", "UK": "Royal Mail", "DE": "DHL", "IT": "BRT", "FR": "Colissimo", "ES": "Correos"}
+
+
+def _write_fulfilled_shipments(path: pathlib.Path, w: World, rng: random.Random) -> None:
+    """Amazon Fulfilled Shipments for the FBA orders that left the FC; buyer columns left empty,
+    as in the reports Amazon now sends without PII access."""
+    rows = []
+    for o in w.orders:
+        if o.channel != "Amazon" or o.shipped is None:
+            continue
+        days = rng.randint(1, 2) if o.level == "Expedited" else rng.randint(2, 5)
+        arrival = (o.shipped + days * DAY).replace(hour=20, minute=0, second=0)
+        tracking = "TBA" + _digits(rng, 12) if o.mkt.code in ("US", "UK") else _digits(rng, 14)
+        city, state, postal = o.city
+        for n, line in enumerate(o.lines):
+            rows.append([o.oid, "", o.ship_ref, f"{o.ship_ref}{n + 1:02d}", line.item_code, "", _iso(o.purchased),
+                         _iso(o.purchased), _iso(o.shipped), _iso(o.shipped + HOUR), "", "", "", line.sku.sku,
+                         line.sku.title, line.qty, o.mkt.currency, f"{line.price:.2f}", f"{line.tax:.2f}", "0.00",
+                         "0.00", "0.00", "0.00", o.level, "", "", "", "", city, state, postal, o.mkt.country,
+                         "", "", "", "", "", "", "", "", "0.00", "0.00", CARRIERS.get(o.mkt.code, "UPS"), tracking,
+                         _iso(arrival), o.fc, "Amazon", o.mkt.channel])
+    _write_tsv(path, FULFILLED_SHIPMENTS_HEADER, rows)
+
+
 def _write_returns(path: pathlib.Path, w: World) -> None:
     header = ("return-date\torder-id\tsku\tasin\tfnsku\tproduct-name\tquantity\tfulfillment-center-id\t"
               "detailed-disposition\treason\tstatus\tlicense-plate-number\tcustomer-comments")
@@ -1424,6 +1457,7 @@ def generate_files(out_dir: pathlib.Path, *, seed: int, now: dt.datetime) -> lis
     (out_dir / "mail").mkdir(parents=True, exist_ok=True)
     writers = [
         ("all_orders.txt", lambda p: _write_orders(p, w)),
+        ("amazon_fulfilled_shipments.txt", lambda p: _write_fulfilled_shipments(p, w, sub("shipments"))),
         ("fba_customer_returns.txt", lambda p: _write_returns(p, w)),
         ("inventory_ledger_detail.txt", lambda p: _write_ledger(p, w)),
         ("inventory_ledger_summary.txt", lambda p: _write_ledger_summary(p, w)),

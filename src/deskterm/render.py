@@ -25,9 +25,15 @@ def render_ticket(view: dict[str, Any], now: dt.datetime) -> str:
         lines.append(one_line(
             f"Order {order['order_id']} · {order['marketplace'] or '?'} · {order['status']} · "
             f"{order['fulfillment_channel'] or ''} · purchased {order['purchase_date']}"))
+        shipping = [f"{label} {order[key]}" for label, key in (
+            ("shipped", "shipped_at"), ("latest delivery", "latest_delivery_date"), ("delivered", "delivered_at"),
+            ("carrier", "carrier"), ("tracking", "tracking")) if order.get(key)]
+        if shipping:
+            lines.append("    " + one_line(" · ".join(shipping)))
         for line in order["lines"]:
+            codes = "".join(f" {name} {line[key]}" for name, key in (("ASIN", "asin"), ("FNSKU", "fnsku")) if line[key])
             lines.append("    " + one_line(f"{line['quantity']} × {line['sku']} {line['product_name'] or ''} "
-                                         f"{line['item_price'] or ''} {line['currency'] or ''}"))
+                                         f"{line['item_price'] or ''} {line['currency'] or ''}{codes}"))
     for ret in view["returns"]:
         lines.append(one_line(f"Return {ret['return_date']} {ret['sku']} ×{ret['quantity']} "
                               f"{ret['disposition']} ({ret['reason']})"))

@@ -411,7 +411,47 @@ CREATE INDEX tickets_order ON tickets(order_id);
 CREATE INDEX orders_latest_delivery ON orders(latest_delivery_date) WHERE latest_delivery_date IS NOT NULL;
 """
 
+# When each FBA order left the fulfilment centre and how (Amazon Fulfilled Shipments), and the
+# catalogue of seller SKUs with their FNSKUs and ASINs, learnt from every report that pairs them:
+# orders name only the seller SKU, while claims and the ledger speak FNSKU.
+V5 = f"""
+CREATE TABLE customer_shipments ({_REPORT_ROW},
+    id INTEGER PRIMARY KEY,
+    order_id TEXT NOT NULL,
+    shipment_id TEXT,
+    shipment_item_id TEXT,
+    order_item_id TEXT,
+    purchase_date TEXT,
+    shipment_date TEXT,
+    sku TEXT,
+    quantity INTEGER,
+    currency TEXT,
+    item_price TEXT,
+    carrier TEXT,
+    tracking_number TEXT,
+    estimated_arrival TEXT,
+    fulfillment_center TEXT,
+    fulfillment_channel TEXT,
+    sales_channel TEXT
+);
+CREATE INDEX customer_shipments_order ON customer_shipments(order_id);
+ALTER TABLE orders ADD COLUMN shipped_at TEXT;
+ALTER TABLE orders ADD COLUMN carrier TEXT;
+CREATE TABLE skus (
+    msku TEXT NOT NULL,
+    fnsku TEXT NOT NULL,
+    asin TEXT,
+    PRIMARY KEY (msku, fnsku)
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO skus (msku, fnsku, asin)
+    SELECT msku, fnsku, max(asin) FROM ledger_events WHERE msku IS NOT NULL GROUP BY msku, fnsku;
+INSERT OR IGNORE INTO skus (msku, fnsku, asin)
+    SELECT sku, fnsku, max(asin) FROM returns WHERE sku IS NOT NULL AND fnsku IS NOT NULL GROUP BY sku, fnsku;
+INSERT OR IGNORE INTO skus (msku, fnsku, asin)
+    SELECT sku, fnsku, NULL FROM inbound_lines WHERE fnsku IS NOT NULL GROUP BY sku, fnsku;
+"""
+
 # Append new migrations; never edit one that has shipped.
-MIGRATIONS: list[str] = [V1, V2, V3, V4]
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5]
 
 SCHEMA_VERSION = len(MIGRATIONS)

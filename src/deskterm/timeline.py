@@ -1,7 +1,7 @@
 """The whole story of a ticket in one chronological list, with what does not add up marked.
 
 Built from `views.ticket_view`, so the CLI and the TUI tell the same story: ordered, delivered,
-each message, returns with their disposition, refunds, reimbursements, claims, notes.
+shipped, each message, returns with their disposition, refunds, reimbursements, claims, notes.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ DAMAGE_RULES = ("damaged", "defective", "wrong_item", "missing_parts", "not_as_d
 @dataclass(frozen=True)
 class Event:
     at: str            # ISO 8601, UTC; sorts as text
-    kind: str          # ordered, delivered, message, reply, note, return, refund, reimbursement, claim
+    kind: str          # ordered, shipped, delivered, message, reply, note, return, refund, reimbursement, claim
     text: str          # plain text; the caller sanitizes before display
     anomaly: str = ""  # why this event deserves a second look
 
@@ -25,6 +25,12 @@ def timeline(view: dict[str, Any]) -> list[Event]:
     for order in view["orders"]:
         if order.get("purchase_date"):
             events.append(Event(order["purchase_date"], "ordered", f"order {order['order_id']} placed"))
+        for shipment in order.get("shipments", []):
+            how = " ".join(part for part in (shipment.get("carrier"), shipment.get("tracking_number")) if part)
+            events.append(Event(shipment["shipment_date"], "shipped",
+                                f"{shipment.get('quantity')} × {shipment.get('sku')} shipped"
+                                + (f" from {shipment['fulfillment_center']}" if shipment.get("fulfillment_center") else "")
+                                + (f" ({how})" if how else "")))
         if order.get("delivered_at"):
             events.append(Event(order["delivered_at"], "delivered", f"order {order['order_id']} delivered"))
         if order.get("latest_delivery_date"):

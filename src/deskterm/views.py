@@ -84,8 +84,14 @@ def ticket_view(store: Store, ticket_id: int) -> dict[str, Any] | None:
     for row in store.rows(f"SELECT * FROM orders WHERE order_id IN ({marks}) ORDER BY purchase_date", order_ids):
         order = {k: row[k] for k in row.keys() if k != "content_hash"}
         order["lines"] = _dicts(store.rows(
-            "SELECT sku, asin, product_name, item_status, quantity, currency, item_price FROM order_lines "
-            "WHERE order_id = ? ORDER BY id", (row["order_id"],)))
+            "SELECT l.sku, coalesce(l.asin, (SELECT max(asin) FROM skus WHERE msku = l.sku)) AS asin,"
+            " (SELECT group_concat(fnsku, ' ') FROM skus WHERE msku = l.sku) AS fnsku, l.product_name,"
+            " l.item_status, l.quantity, l.currency, l.item_price FROM order_lines l"
+            " WHERE l.order_id = ? ORDER BY l.id", (row["order_id"],)))
+        order["shipments"] = _dicts(store.rows(
+            "SELECT shipment_id, shipment_date, sku, quantity, carrier, tracking_number, estimated_arrival,"
+            " fulfillment_center FROM customer_shipments WHERE order_id = ? ORDER BY shipment_date, id",
+            (row["order_id"],)))
         orders.append(order)
     ticket_dict = {k: ticket[k] for k in ticket.keys()}
     ticket_dict["tags"] = json.loads(ticket_dict["tags"] or "[]")

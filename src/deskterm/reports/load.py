@@ -56,6 +56,7 @@ class Batch:
     params: list[tuple[Any, ...]] = field(default_factory=list)   # in `_Writer.fields` order
     hook_rows: list[dict[str, Any]] = field(default_factory=list)  # for types that update other tables
     rejected: list[tuple[int, str, bytes]] = field(default_factory=list)  # line, reason, raw bytes
+    catalog: dict[tuple[str, str], str | None] = field(default_factory=dict)  # (seller SKU, FNSKU): ASIN
 
     def __len__(self) -> int:
         return len(self.params) + len(self.rejected)
@@ -100,6 +101,7 @@ class _ParseJob:
         pick = operator.itemgetter(*self.fields)
         keep_rows = report in _HOOKS
         with_json = "fields" in self.fields
+        sku_field = _catalog_sku_field(report)
         seen: set[int] = set()  # 8 bytes of each natural key: a million rows in ~60 MB
         repeats: dict[bytes, int] = {}
         width = len(table.header)
@@ -135,12 +137,22 @@ class _ParseJob:
                 values["source_line"] = line
                 values["imported_at"] = self.now
                 batch.params.append(pick(values))
+                if sku_field and values[sku_field] and values["fnsku"]:
+                    batch.catalog.setdefault((values[sku_field], values["fnsku"]), values.get("asin"))
                 if keep_rows:
                     batch.hook_rows.append(values)
             if len(batch) >= BATCH_ROWS:
                 yield batch
                 batch = Batch()
         yield batch
+
+
+def _catalog_sku_field(report: specs.ReportType) -> str | None:
+    """The seller-SKU field of a report that pairs it with an FNSKU, so the catalogue learns it."""
+    fields = {c.field for c in report.columns}
+    if "fnsku" not in fields:
+        return None
+    return next((name for name in ("msku", "sku") if name in fields), None)
 
 
 def _parse_elsewhere(job: _ParseJob) -> Iterator[Batch]:
@@ -299,6 +311,11 @@ class _Writer:
             changed = conn.total_changes - start
             if self.after:
                 self.after(conn, batch.hook_rows)
+            if batch.catalog:
+                conn.executemany(
+                    "INSERT INTO skus (msku, fnsku, asin) VALUES (?, ?, ?) ON CONFLICT(msku, fnsku) "
+                    "DO UPDATE SET asin = excluded.asin WHERE skus.asin IS NULL AND excluded.asin IS NOT NULL",
+                    [(sku, fnsku, asin) for (sku, fnsku), asin in sorted(batch.catalog.items())])
             for line, reason, raw in batch.rejected:
                 quarantine(conn, self.store, "report", self.display, line, reason, raw)
         kind = self.report.count_as
@@ -324,6 +341,29 @@ def _upsert_orders(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> None
         f"ON CONFLICT(order_id) DO UPDATE SET {updates} "
         "WHERE orders.last_updated IS NULL OR excluded.last_updated >= orders.last_updated",
         params,
+    )
+
+
+def _record_shipping(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:
+    """What the order header says of shipping: the first shipment's date, carrier and tracking, and
+    the last promised arrival (an order split over shipments is due when its last part is).
+
+    An order the All Orders report has not brought yet gets a header from this row; that report
+    fills the rest later without touching these columns.
+    """
+    first = "orders.shipped_at IS NULL OR excluded.shipped_at < orders.shipped_at"
+    conn.executemany(
+        "INSERT INTO orders (order_id, marketplace, sales_channel, purchase_date, fulfillment_channel, currency,"
+        " shipped_at, carrier, tracking, latest_delivery_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT(order_id) DO UPDATE SET"
+        f" carrier = CASE WHEN {first} THEN excluded.carrier ELSE orders.carrier END,"
+        f" tracking = CASE WHEN {first} THEN excluded.tracking ELSE orders.tracking END,"
+        f" shipped_at = CASE WHEN {first} THEN excluded.shipped_at ELSE orders.shipped_at END,"
+        " latest_delivery_date = nullif(max(coalesce(orders.latest_delivery_date, ''),"
+        " coalesce(excluded.latest_delivery_date, '')), '')",
+        [(r["order_id"], marketplaces.from_site(r["sales_channel"]), r["sales_channel"], r["purchase_date"],
+          r["fulfillment_channel"], r["currency"], r["shipment_date"], r["carrier"], r["tracking_number"],
+          r["estimated_arrival"]) for r in rows],
     )
 
 
@@ -371,6 +411,7 @@ _Hook = Callable[[sqlite3.Connection, list[dict[str, Any]]], None]
 _HOOKS: dict[specs.ReportType, tuple[_Hook | None, _Hook | None]] = {
     specs.ORDERS: (_upsert_orders, None),
     specs.INBOUND: (_upsert_shipments, None),
+    specs.FULFILLED_SHIPMENTS: (_record_shipping, None),
     specs.SETTLEMENT: (None, _settlement_refunds),
     specs.DATE_RANGE: (None, _date_range_refunds),
 }

@@ -80,6 +80,33 @@ ORDERS = ReportType(
     description="All Orders report (GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL)",
 )
 
+# Amazon Fulfilled Shipments: one row per shipped order item, with when it left the FC, the
+# carrier, tracking and the promised arrival. The buyer's name, e-mail and address columns are
+# deliberately not kept.
+FULFILLED_SHIPMENTS = ReportType(
+    "fulfilled_shipments", "orders", "customer_shipments",
+    (
+        col("order_id", "amazon-order-id", required=True, detect=True),
+        col("shipment_id"),
+        col("shipment_item_id", required=True, detect=True),
+        col("order_item_id", "amazon-order-item-id"),
+        col("purchase_date", parse=parse_instant),
+        col("shipment_date", parse=parse_instant, required=True, detect=True),
+        col("sku"),
+        col("quantity", "quantity-shipped", parse=parse_int, required=True),
+        col("currency"),
+        col("item_price", parse=parse_decimal),
+        col("carrier"),
+        col("tracking_number"),
+        col("estimated_arrival", "estimated-arrival-date", parse=parse_instant),
+        col("fulfillment_center", "fulfillment-center-id"),
+        col("fulfillment_channel"),
+        col("sales_channel"),
+    ),
+    key=("shipment_item_id",),
+    description="Amazon Fulfilled Shipments (GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL)",
+)
+
 RETURNS = ReportType(
     "customer_returns", "returns", "returns",
     (
@@ -280,7 +307,7 @@ INBOUND = ReportType(
 # Most specific first: the first type whose detect columns are all present wins.
 REPORT_TYPES: tuple[ReportType, ...] = (
     LEDGER_DETAIL, LEDGER_SUMMARY, SETTLEMENT, DATE_RANGE, REIMBURSEMENTS, RETURNS,
-    REMOVAL_SHIPMENTS, REMOVAL_ORDERS, ORDERS, INBOUND, COSTS,
+    REMOVAL_SHIPMENTS, REMOVAL_ORDERS, FULFILLED_SHIPMENTS, ORDERS, INBOUND, COSTS,
 )
 
 

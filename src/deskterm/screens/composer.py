@@ -50,7 +50,7 @@ class ComposerScreen(ModalScreen[str | None]):
                         markup=False)
             yield TextArea(id="body", soft_wrap=True, show_line_numbers=False)
             yield Static(id="problems", markup=False)
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)  # fits 80 columns; ctrl+p is in `?`
 
     def on_mount(self) -> None:
         if self.template:

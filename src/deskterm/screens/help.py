@@ -22,22 +22,31 @@ class HelpScreen(ModalScreen[None]):
         self.under = under
 
     def compose(self) -> ComposeResult:
+        """What the keys do right now: the screen's active bindings (as remapped by config), so a
+        key that is off in this context (the queue's filters while a ticket is open) is not listed."""
+        here: dict[str, tuple[list[str], Binding]] = {}
+        everywhere: dict[str, tuple[list[str], Binding]] = {}
+        for key, active in self.under.active_bindings.items():
+            binding = active.binding
+            if not active.enabled or binding.id is None:
+                continue
+            group = everywhere if active.node is self.app else here
+            group.setdefault(binding.id, ([], binding))[0].append(self.app.get_key_display(binding))
         text = Text("Keys on this screen\n\n", style="bold")
-        seen = set()
-        for node in [self.under, *(node for node in self.under.query("*") if node.display)]:
-            for binding in getattr(node, "BINDINGS", []):
-                if not isinstance(binding, Binding) or binding.id in seen:
-                    continue
-                seen.add(binding.id)
-                keys = self.app.get_key_display(binding) if binding.key else ""
-                text.append(f"  {keys:<16}", style="bold")
-                text.append(f"{binding.description}  {binding.tooltip}\n")
+        self._list(text, here)
         text.append("\nEverywhere\n\n", style="bold")
-        text.append("  /               search\n  ?               this help\n  ctrl+p          every action by name\n"
-                    "  ctrl+q          quit\n")
+        self._list(text, everywhere)
+        text.append(f"  {'ctrl+p':<16}", style="bold")
+        text.append("every action by name\n")
         text.append("\nKeys can be remapped in config.toml under [keys], by binding id, e.g. "
                     "\"conversation.reply\" = \"R\".\n", style="dim")
         yield VerticalScroll(Static(text, markup=False))
+
+    @staticmethod
+    def _list(text: Text, bindings: dict[str, tuple[list[str], Binding]]) -> None:
+        for keys, binding in bindings.values():
+            text.append(f"  {','.join(keys):<16}", style="bold")
+            text.append(binding.description + (f"  {binding.tooltip}" if binding.tooltip else "") + "\n")
 
     def action_dismiss(self) -> None:  # type: ignore[override]
         self.dismiss(None)

@@ -15,6 +15,7 @@ from deskterm.widgets.queue_list import QueueList
 from deskterm.widgets.status_line import StatusLine
 
 _SCOPES = ("open", "mine", "unassigned", "all")
+_QUEUE_ACTIONS = {"scope", "channel", "risk", "view", "reload"}
 
 
 class QueueScreen(Screen[None]):
@@ -40,7 +41,7 @@ class QueueScreen(Screen[None]):
         yield QueueList(QueuePager(session.store, self._filter(), session.clock.now()), session.clock, id="queue")
         yield ConversationView(id="conversation")
         yield StatusLine(id="status")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)  # fits 80 columns; ctrl+p is in `?`
 
     def on_mount(self) -> None:
         self._show_title(self.query_one(QueueList).pager.known)
@@ -81,9 +82,14 @@ class QueueScreen(Screen[None]):
         if conversation.display:
             conversation.render_ticket()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The queue's filters neither work nor show in the footer while a ticket is open."""
+        return not (action in _QUEUE_ACTIONS and self.ticket_open)
+
     @property
     def ticket_open(self) -> bool:
-        return self.query_one(ConversationView).display
+        views = self.query(ConversationView)  # asked by the footer before compose, too
+        return bool(views) and views.first().display
 
     def open_ticket(self, ticket_id: int, message_id: str | None = None) -> None:
         """Show the ticket in place of the list (the list keeps its place for the way back)."""
@@ -92,12 +98,14 @@ class QueueScreen(Screen[None]):
         self.query_one(QueueList).display = False
         conversation.display = True
         conversation.focus()
+        self.refresh_bindings()
 
     def close_ticket(self) -> None:
         queue = self.query_one(QueueList)
         self.query_one(ConversationView).display = False
         queue.display = True
         queue.focus()
+        self.refresh_bindings()
         self.store_changed()  # the ticket may have left the queue
 
     def on_screen_resume(self) -> None:
@@ -108,31 +116,23 @@ class QueueScreen(Screen[None]):
         self.open_ticket(message.ticket_id)
 
     def action_scope(self) -> None:
-        if self.ticket_open:
-            return
         self.view = None
         self.scope = _SCOPES[(_SCOPES.index(self.scope) + 1) % len(_SCOPES)]
         self._apply()
 
     def action_channel(self) -> None:
-        if self.ticket_open:
-            return
         self.view = None
         order = (None, *CHANNELS)
         self.channel = order[(order.index(self.channel) + 1) % len(order)]
         self._apply()
 
     def action_risk(self) -> None:
-        if self.ticket_open:
-            return
         self.view = None
         order = (None, *reversed(LEVELS[1:]))
         self.risk = order[(order.index(self.risk) + 1) % len(order)]
         self._apply()
 
     def action_view(self) -> None:
-        if self.ticket_open:
-            return
         views = self.app.session.config.views
         order = (None, *views)
         self.view = order[(order.index(self.view) + 1) % len(order)] if self.view in order else None

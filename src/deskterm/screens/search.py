@@ -35,7 +35,7 @@ class SearchScreen(Screen[None]):
                     id="query")
         yield Static(id="summary", markup=False)
         yield OptionList(id="results")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)  # fits 80 columns; ctrl+p is in `?`
 
     def on_screen_resume(self) -> None:
         self.edit_query()

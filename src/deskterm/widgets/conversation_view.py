@@ -51,17 +51,18 @@ class ConversationView(Vertical, can_focus=True):
     ConversationView #thread { width: 2fr; padding: 0 1; }
     ConversationView #context { width: 1fr; min-width: 30; padding: 0 1; border-left: solid $primary; }
     """
+    # The footer shows what fits in 80 columns; `?` and ctrl+p list every key.
     BINDINGS = [
         Binding("escape,q", "close_ticket", "Back", id="conversation.back"),
         Binding("r", "reply", "Reply", id="conversation.reply"),
-        Binding("T", "reply_template", "Template", id="conversation.template"),
+        Binding("T", "reply_template", "Template", show=False, id="conversation.template"),
         Binding("n", "note", "Note", id="conversation.note"),
         Binding("t", "tag", "Tag", id="conversation.tag"),
-        Binding("a", "take", "Take", id="conversation.take"),
+        Binding("a", "take", "Take", show=False, id="conversation.take"),
         Binding("A", "assign", "Assign", show=False, id="conversation.assign"),
-        Binding("s", "snooze", "Snooze", id="conversation.snooze"),
+        Binding("s", "snooze", "Snooze", show=False, id="conversation.snooze"),
         Binding("c", "close", "Close", id="conversation.close"),
-        Binding("N", "nrn", "No reply needed", id="conversation.nrn"),
+        Binding("N", "nrn", "No reply", id="conversation.nrn"),
         Binding("l", "timeline", "Timeline", id="conversation.timeline"),
         Binding("S", "save_attachments", "Save attachments", show=False, id="conversation.save"),
         Binding("j", "scroll(1)", "Down", show=False, id="conversation.down"),
@@ -170,13 +171,22 @@ class ConversationView(Vertical, can_focus=True):
         for order in view["orders"]:
             text.append("\n" + one_line(f"Order {order['order_id']}") + "\n", style="bold")
             for label, key in (("status", "status"), ("fulfilment", "fulfillment_channel"),
-                               ("purchased", "purchase_date"), ("latest delivery", "latest_delivery_date"),
-                               ("delivered", "delivered_at"), ("tracking", "tracking")):
+                               ("purchased", "purchase_date"), ("shipped", "shipped_at"),
+                               ("latest delivery", "latest_delivery_date"), ("delivered", "delivered_at"),
+                               ("carrier", "carrier"), ("tracking", "tracking")):
                 if order.get(key):
                     text.append(one_line(f"  {label}: {order[key]}") + "\n")
             for line in order["lines"]:
-                text.append(one_line(f"  {line['quantity']} × {line['sku']} {line['asin'] or ''} "
-                                     f"{line['item_price'] or ''} {line['currency'] or ''}") + "\n")
+                text.append(one_line(f"  {line['quantity']} × {line['sku']} {line['item_price'] or ''} "
+                                     f"{line['currency'] or ''}") + "\n")
+                codes = " ".join(f"{name} {line[key]}" for name, key in (("ASIN", "asin"), ("FNSKU", "fnsku"))
+                                 if line[key])
+                if codes:
+                    text.append(one_line(f"    {codes}") + "\n", style="dim")
+            if len(order.get("shipments", [])) > 1:  # split over parcels: each one's own tracking
+                for part in order["shipments"]:
+                    text.append(one_line(f"  parcel {part['shipment_date'][:10]} {part['quantity']} × {part['sku']}"
+                                         f" {part['carrier'] or ''} {part['tracking_number'] or ''}") + "\n")
         for ret in view["returns"]:
             style = "bold red" if (ret.get("disposition") or "").upper() == "SELLABLE" else ""
             text.append(one_line(f"return {ret['return_date'][:10]} {ret['sku']} ×{ret['quantity']} "

@@ -35,7 +35,8 @@ def sla_text(due: str | None, now: dt.datetime) -> tuple[str, str]:
     span = abs(seconds)
     days, rest = divmod(span, 86400)
     hours, minutes = rest // 3600, rest % 3600 // 60
-    text = f"{days}d{hours:02d}h" if days else f"{hours}h{minutes:02d}m"
+    # At most 10 cells ("LATE 9d23h", "LATE 104d"): the column never runs into the next one.
+    text = f"{days}d" if days >= 10 else f"{days}d{hours:02d}h" if days else f"{hours}h{minutes:02d}m"
     if seconds < 0:
         return f"LATE {text}", "queue--overdue"
     return text, "queue--late" if seconds < 3600 else "queue--soon" if seconds < 4 * 3600 else "queue--ok"
@@ -193,7 +194,8 @@ class QueueList(ScrollView, can_focus=True):
             Segment(f"{row['id']:>7} ", base),
             Segment(BADGES.get(row["risk"], "    "), base + style(f"queue--{row['risk']}")),
             Segment(" ", base),
-            Segment(set_cell_size(sla, 12), base + style(sla_class)),
+            Segment(set_cell_size(sla, 11), base + style(sla_class)),
+            Segment(" ", base),
             Segment(f"{row['channel'][:7]:<7} {(row['marketplace'] or '')[:2]:<2} ", base),
             Segment(customer + " ", base),
             Segment(f"{order:<20}" if wide else "", base + style("queue--dim")),
