@@ -24,6 +24,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/import_bench.py
 	$(BIN)/python bench/search_bench.py --messages 100000
 	$(BIN)/python bench/tui_bench.py --tickets 100000
+	$(BIN)/python bench/reconcile_bench.py
 
 clean:
 	rm -rf $(VENV) demo-workspace

@@ -108,6 +108,12 @@ class DesktermApp(App[None]):
             self.install_screen(SearchScreen(), "search")
         self.push_screen("search")
 
+    def action_claims(self) -> None:
+        from deskterm.screens.claims import ClaimsScreen
+
+        if not isinstance(self.screen, ClaimsScreen):
+            self.push_screen(ClaimsScreen())
+
     def action_help(self) -> None:
         from deskterm.screens.help import HelpScreen
 

@@ -28,6 +28,8 @@ from deskterm.workspace import Workspace
 if TYPE_CHECKING:
     from deskterm.actions import Actions
     from deskterm.index import SearchIndex
+    from deskterm.reconcile.book import ClaimBook
+    from deskterm.reconcile.scan import ScanOutcome
     from deskterm.triage.assess import Triage
 
 
@@ -105,6 +107,19 @@ class Session:
         from deskterm.actions import Actions
 
         return Actions(self.store, self.config, self.triage_engine(), self.agent, self.workspace.attachments_dir)
+
+    def scan_claims(self) -> "ScanOutcome":
+        """Read new mail for risk first (a buyer's words can make a claim), then reconcile."""
+        from deskterm.reconcile.policy import Policy
+        from deskterm.reconcile.scan import scan
+
+        engine = self.triage()
+        return scan(self.store, self.clock, Policy.from_config(self.config.claims), engine.rules)
+
+    def claim_book(self) -> "ClaimBook":
+        from deskterm.reconcile.book import ClaimBook
+
+        return ClaimBook(self.store, self.agent)
 
     def search_index(self) -> "SearchIndex":
         from deskterm.index import SearchIndex
@@ -420,15 +435,17 @@ def demo_command(session: Session, no_tui: bool, seed: int) -> None:
 
         top = queue(session.store, session.clock.now(), limit=1)
         for command in ("queue", f"show {top[0]['ticket_id'] if top else 1}", "search '\"arrived broken\" OR danneggiato'", "search is:unanswered",
-                        "stats", "templates", "quarantine", "config"):
+                        "claims list", "stats", "templates", "quarantine", "config"):
             session.say(f"  {program} --home {home} {command}")
     if outcome.rejected:
         sys.exit(1)
 
 
+from deskterm.cli_claims import register as register_claims  # noqa: E402 - they need the group above
 from deskterm.cli_desk import register  # noqa: E402 - the agent's commands need the group above
 
 register(cli)
+register_claims(cli)
 
 
 def main(argv: list[str] | None = None) -> None:

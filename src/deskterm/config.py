@@ -7,6 +7,7 @@ environment variable (`*_env`) or the 0600 file (`*_file`) that holds each one.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from deskterm.errors import UserError
+from deskterm.reconcile.policy import KINDS as CLAIM_KINDS
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,19 @@ _VIEW: dict[str, Key] = {
     "scope": Key(str, "open", choices=("open", "mine", "unassigned", "all")),
     "channel": Key(str, choices=SLA_CHANNELS),
     "risk": Key(str, choices=("critical", "high", "medium")),
+}
+# [claims] and its [[claims.window]] rules (see reconcile/policy.py).
+_CLAIMS: dict[str, Key] = {
+    "underpaid_tolerance_percent": Key(_NUMBER, 5),
+    "window": Key(list, [], item=dict),
+}
+_CLAIM_WINDOW: dict[str, Key] = {
+    "kind": Key(str, required=True, choices=CLAIM_KINDS),
+    "marketplaces": Key(list, [], item=str),
+    "opens_after_days": Key(int, required=True),
+    "deadline_days": Key(int, required=True),
+    "effective": Key(str, required=True),
+    "source": Key(str, required=True),
 }
 _CHANNEL_COMMON: dict[str, Key] = {
     "kind": Key(str, required=True, choices=("amazon", "imap", "shopify", "tiktok")),
@@ -127,6 +142,7 @@ class Config:
     risk_rules_file: str | None = None
     sourcing_costs_file: str | None = None
     sla: dict[str, Any] = field(default_factory=dict)
+    claims: dict[str, Any] = field(default_factory=lambda: _defaults(_CLAIMS))
     channels: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: Path | None = None
 
@@ -162,6 +178,7 @@ class Config:
             "risk_rules_file": self.risk_rules_file,
             "sourcing_costs_file": self.sourcing_costs_file,
             "sla": self.sla,
+            "claims": self.claims,
             "channels": channels,
         }
 
@@ -192,6 +209,9 @@ def _validate(raw: dict[str, Any], path: Path) -> Config:
     if not isinstance(views, dict) or not all(isinstance(v, dict) for v in views.values()):
         raise fail("views", "expected tables like [views.urgent] with scope, channel and risk")
     channels = top.pop("channels", {})
+    claims = top.pop("claims", {})
+    if not isinstance(claims, dict):
+        raise fail("claims", f"expected a table, got {_type_name(claims)}")
     values = _check_table(top, _TOP, "", fail)
     if not isinstance(sla, dict):
         raise fail("sla", f"expected a table, got {_type_name(sla)}")
@@ -211,6 +231,7 @@ def _validate(raw: dict[str, Any], path: Path) -> Config:
         risk_rules_file=values["risk_rules_file"],
         sourcing_costs_file=values["sourcing_costs_file"],
         sla={**_check_table(sla, _SLA, "sla.", fail), "channels": {}},
+        claims=_check_claims(claims, fail),
         source=path,
     )
     for name, table in sla_channels.items():
@@ -243,6 +264,31 @@ def _validate(raw: dict[str, Any], path: Path) -> Config:
         _check_transport(checked, prefix, fail)
         config.channels[name] = checked
     return config
+
+
+def _check_claims(claims: dict[str, Any], fail) -> dict[str, Any]:
+    from deskterm.marketplaces import MARKETPLACES
+
+    checked = _check_table(claims, _CLAIMS, "claims.", fail)
+    tolerance = checked["underpaid_tolerance_percent"]
+    if not 0 <= tolerance < 100:
+        raise fail("claims.underpaid_tolerance_percent", f"expected a percentage from 0 to 100, got {tolerance}")
+    rules = []
+    for number, rule in enumerate(checked["window"], 1):
+        prefix = f"claims.window[{number}]."
+        rule = _check_table(rule, _CLAIM_WINDOW, prefix, fail)
+        try:
+            dt.date.fromisoformat(rule["effective"])
+        except ValueError:
+            raise fail(prefix + "effective", f"expected a date YYYY-MM-DD, got {rule['effective']!r}") from None
+        unknown = [code for code in rule["marketplaces"] if code not in MARKETPLACES]
+        if unknown:
+            raise fail(prefix + "marketplaces", f"unknown marketplace {unknown[0]!r}; expected codes such as US, UK, DE")
+        if not 0 <= rule["opens_after_days"] <= rule["deadline_days"]:
+            raise fail(prefix + "deadline_days", "the window must open on or after the event and close after it opens")
+        rules.append(rule)
+    checked["window"] = rules
+    return checked
 
 
 def _check_table(table: dict[str, Any], schema: dict[str, Key], prefix: str, fail) -> dict[str, Any]:

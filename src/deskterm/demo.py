@@ -35,6 +35,6 @@ def build_demo(session: "Session", seed: int) -> tuple[ImportOutcome, list[Path]
         session.reload_config()  # the demo's own addresses mark replies as outbound
     files = generate_files(workspace.data_dir / "demo-files", seed=seed, now=session.clock.now())
     outcome = import_paths(session.store, files, workspace.attachments_dir, session.config.own_address_set())
-    session.triage()
+    session.scan_claims()  # reads the new mail for risk first
     session.search_index().sync(progress=session.progress("indexing"))
     return outcome, files

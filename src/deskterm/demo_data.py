@@ -1433,6 +1433,10 @@ def _write_costs(path: pathlib.Path, w: World) -> None:
         writer.writerow(["sku", "unit_cost", "currency", "marketplace", "effective_date"])
         for i, sku in enumerate(SKUS):
             writer.writerow([sku.sku, f"{sku.cost:.2f}", "USD", "US" if i % 3 == 0 else "", effective])
+        for currency in ("GBP", "EUR"):  # the European account keeps its costs in its own currencies
+            for sku in SKUS:
+                cost = _money(sku.cost * sku.prices[currency] / sku.prices["USD"])
+                writer.writerow([sku.sku, f"{cost:.2f}", currency, "", effective])
 
 
 # ----------------------------------------------------------------------------- entry point

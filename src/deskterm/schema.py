@@ -451,7 +451,26 @@ INSERT OR IGNORE INTO skus (msku, fnsku, asin)
     SELECT sku, fnsku, NULL FROM inbound_lines WHERE fnsku IS NOT NULL GROUP BY sku, fnsku;
 """
 
+# Claims as the reconciler keeps them across rescans: the seller's own steps (filed with a case id,
+# paid, dismissed) and who closed a claim (`scan` when the data resolved it, else the agent), the
+# rows behind each claim for its evidence, and a badge on the tickets a claim is linked to.
+V6 = """
+ALTER TABLE claims ADD COLUMN case_id TEXT;
+ALTER TABLE claims ADD COLUMN filed_at TEXT;
+ALTER TABLE claims ADD COLUMN paid_amount TEXT;
+ALTER TABLE claims ADD COLUMN paid_at TEXT;
+ALTER TABLE claims ADD COLUMN closed_by TEXT;
+ALTER TABLE claims ADD COLUMN closed_reason TEXT;
+ALTER TABLE claims ADD COLUMN value_source TEXT;
+ALTER TABLE claims ADD COLUMN sources TEXT NOT NULL DEFAULT '[]';
+CREATE INDEX claims_status_deadline ON claims(status, deadline);
+CREATE INDEX claims_order ON claims(order_id) WHERE order_id IS NOT NULL;
+CREATE INDEX reimbursements_order ON reimbursements(order_id) WHERE order_id IS NOT NULL;
+CREATE INDEX returns_order_sku ON returns(order_id, sku);
+ALTER TABLE tickets ADD COLUMN claim_badge TEXT;
+"""
+
 # Append new migrations; never edit one that has shipped.
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5]
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6]
 
 SCHEMA_VERSION = len(MIGRATIONS)

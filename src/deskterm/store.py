@@ -69,6 +69,16 @@ class Store:
         finally:
             cursor.close()
 
+    def each_row(self, sql: str, params: Sequence[Any] | dict[str, Any] = (), size: int = 5000) -> Iterator[sqlite3.Row]:
+        """A long read in batches, for scans over hundreds of thousands of rows that keep only some:
+        memory stays one batch deep. The cursor is closed when the loop ends or is abandoned."""
+        cursor = self.conn.execute(sql, params)
+        try:
+            while batch := cursor.fetchmany(size):
+                yield from batch
+        finally:
+            cursor.close()
+
     def row(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Row | None:
         found = self.rows(sql, params)
         return found[0] if found else None

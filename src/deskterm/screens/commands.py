@@ -6,7 +6,8 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-ACTIONS = {  # name shown in the palette: (where: None anywhere, "queue" on the list, "ticket" in a ticket; action)
+ACTIONS = {  # name shown in the palette: (where: None anywhere, "queue" on the list, "ticket" in a ticket,
+    # "claims" on the claims screen; action)
     "Search messages": (None, "app.search"),
     "Help: keys on this screen": (None, "app.help"),
     "Queue: cycle scope (open, mine, unassigned, all)": ("queue", "scope"),
@@ -26,13 +27,22 @@ ACTIONS = {  # name shown in the palette: (where: None anywhere, "queue" on the 
     "Ticket: timeline / thread": ("ticket", "timeline"),
     "Ticket: save its attachments": ("ticket", "save_attachments"),
     "Ticket: back to the queue": ("ticket", "close_ticket"),
+    "Claims: reimbursement claims by deadline": (None, "app.claims"),
+    "Claim: mark filed (case id)": ("claims", "file"),
+    "Claim: mark paid": ("claims", "paid"),
+    "Claim: dismiss": ("claims", "dismiss"),
+    "Claim: open its conversation": ("claims", "open_ticket"),
+    "Claims: every status / pending and open": ("claims", "toggle_all"),
+    "Claims: scan the store again": ("claims", "rescan"),
     "Undo the last reply": (None, "app.undo_reply"),
     "Quit": (None, "app.quit"),
 }
 
 
 def _place(screen: object) -> str | None:
-    """Where the agent is: on the queue's list, in a ticket, or elsewhere (search, help)."""
+    """Where the agent is: on the queue's list, in a ticket, on the claims, or elsewhere (search, help)."""
+    if type(screen).__name__ == "ClaimsScreen":
+        return "claims"
     if type(screen).__name__ != "QueueScreen":
         return None
     return "ticket" if screen.ticket_open else "queue"

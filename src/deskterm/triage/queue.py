@@ -26,7 +26,7 @@ class QueueFilter:
 _COLUMNS = (
     "SELECT t.id, t.risk, t.risk_reasons, t.sla_due, t.sla_started_at, t.channel, t.marketplace, t.order_id,"
     " coalesce(c.name, c.address) AS customer, t.subject, t.status, t.assignee, t.tags, t.created_at,"
-    " t.snoozed_until, t.queue_key FROM tickets t LEFT JOIN customers c ON c.id = t.customer_id")
+    " t.snoozed_until, t.claim_badge, t.queue_key FROM tickets t LEFT JOIN customers c ON c.id = t.customer_id")
 
 
 def _where(which: QueueFilter, now: dt.datetime) -> tuple[list[str], list[Any]]:
@@ -146,6 +146,7 @@ def as_json(row: Any) -> dict[str, Any]:
         "customer": row["customer"], "subject": row["subject"], "status": row["status"],
         "marketplace": row["marketplace"], "assignee": row["assignee"], "tags": json.loads(row["tags"] or "[]"),
         "waiting_since": row["sla_started_at"], "created_at": row["created_at"], "snoozed_until": row["snoozed_until"],
+        "claim": row["claim_badge"],
     }
 
 

@@ -164,6 +164,8 @@ class ConversationView(Vertical, can_focus=True):
         ticket = view["ticket"]
         for reason in ticket["risk_reasons"][:6]:
             text.append(one_line(f"{reason['level']}: {reason['text']}") + "\n", style=RISK_STYLE[reason["level"]])
+        if ticket.get("claim_badge"):
+            text.append(one_line(f"$ {ticket['claim_badge']}") + "\n", style="bold green")
         if ticket["tags"]:
             text.append(one_line("tags: " + ", ".join(ticket["tags"])) + "\n")
         if ticket["assignee"]:

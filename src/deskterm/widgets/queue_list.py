@@ -56,7 +56,7 @@ class QueueList(ScrollView, can_focus=True):
 
     COMPONENT_CLASSES = {
         "queue--cursor", "queue--critical", "queue--high", "queue--medium", "queue--low",
-        "queue--overdue", "queue--late", "queue--soon", "queue--ok", "queue--dim",
+        "queue--overdue", "queue--late", "queue--soon", "queue--ok", "queue--dim", "queue--claim",
     }
     DEFAULT_CSS = """
     QueueList { height: 1fr; }
@@ -70,6 +70,7 @@ class QueueList(ScrollView, can_focus=True):
     QueueList > .queue--soon { color: $warning; }
     QueueList > .queue--ok { color: $success; }
     QueueList > .queue--dim { color: $text-muted; }
+    QueueList > .queue--claim { color: $success; text-style: bold; }
     """
     BINDINGS = [
         Binding("j,down", "cursor(1)", "Down", show=False, id="queue.down"),
@@ -79,6 +80,7 @@ class QueueList(ScrollView, can_focus=True):
         Binding("g,home", "jump(0)", "First", show=False, id="queue.first"),
         Binding("G,end", "jump(-1)", "Last", show=False, id="queue.last"),
         Binding("enter", "open", "Open", id="queue.open"),
+        Binding("C", "app.claims", "Claims", id="queue.claims"),
     ]
 
     cursor: reactive[int] = reactive(0, repaint=False)
@@ -200,5 +202,6 @@ class QueueList(ScrollView, can_focus=True):
             Segment(customer + " ", base),
             Segment(f"{order:<20}" if wide else "", base + style("queue--dim")),
             Segment(f"{age_text(row['sla_started_at'] or row['created_at'], now):>4} ", base + style("queue--dim")),
+            Segment("$ " if row["claim_badge"] else "", base + style("queue--claim")),  # money to claim
             Segment(subject, base),
         ]

@@ -1,0 +1,1 @@
+"""FBA reconciliation: find reimbursement claims in the store before their windows close."""
