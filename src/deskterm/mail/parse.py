@@ -1,13 +1,13 @@
-"""Parse one message with `email` (policy.default), behind cheap limits checked first.
+"""Parse one message with `email` (policy.compat32), behind cheap limits checked first.
 
 research/reliability.md §3: deep MIME nesting makes the parser recurse until it fails, tens of
 thousands of parts cost seconds of CPU, unknown charsets raise, decoded headers can hold
 CR/LF, and attachment names can be paths. The pre-scan refuses the bombs before the parser
 sees them; whatever still fails raises MailRejected, and the caller quarantines the raw bytes.
 
-The MIME tree comes from policy.default's parser; headers are then read raw and decoded once
-(RFC 2047 words, addresses), because policy.default re-parses a header through its registry on
-every access, which made import four times slower (bench/import_bench.py).
+The MIME tree comes from the compat32 parser and headers are read raw and decoded once (RFC 2047
+words, addresses): policy.default parses each header through its registry on every access, the
+parser's own Content-Type lookups included, which cost 40% of an import (bench/import_bench.py).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ MAX_ENCODED_WORDS = 5000
 MAX_HEADER_BYTES = 256 * 1024
 
 _BOUNDARY = re.compile(rb'boundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))', re.I)
-_PARSER = BytesParser(policy=policy.default)
+_PARSER = BytesParser(policy=policy.compat32)
 
 
 class MailRejected(Exception):
@@ -250,10 +250,22 @@ def _decode(part: Message, charset: str | None) -> str:
         return payload.decode("utf-8", errors="replace")
 
 
+def _filename(part: Message) -> str | None:
+    """The sender's file name: raw 8-bit header bytes read as UTF-8 (compat32 would turn them into
+    U+FFFD), RFC 2231 (`filename*=`) decoded, and RFC 2047 words too (not standard, but common)."""
+    headers = _raw_headers(part)
+    probe = Message()
+    for key in ("content-disposition", "content-type"):
+        if headers.get(key):
+            probe[key] = headers[key].encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    name = probe.get_filename()
+    return decode_words(name) if name and "=?" in name else name
+
+
 def _attachment(part: Message, kind: str) -> Attachment:
     try:
-        name = part.get_filename()
-    except Exception:  # noqa: BLE001
+        name = _filename(part)
+    except Exception:  # noqa: BLE001 - a name we cannot read is no reason to lose the file
         name = None
     if kind == "message/rfc822":
         inner = part.get_payload()

@@ -20,6 +20,7 @@ RANK = {level: number for number, level in enumerate(LEVELS)}
 LANGUAGES = ("en", "it", "de", "fr", "es", "*")
 NEGATION_WINDOW = 3          # words before a phrase that can negate it
 MAX_SCANNED = 200_000        # characters of one message read for risk words
+PREFIX_HEAD = 3              # letters a leading prefix (`casse*`) must have: it is indexed by them
 _CLAUSES = re.compile(r"[.!?;:,\n()\[\]\"«»¿¡]+")
 _WORDS = re.compile(r"\w+")
 
@@ -49,13 +50,15 @@ class RuleSet:
     rules: list[Rule] = field(default_factory=list)
     negations: dict[str, frozenset[str]] = field(default_factory=dict)
     _by_first: dict[str, list[Rule]] = field(default_factory=dict, repr=False)
-    _prefixed: list[Rule] = field(default_factory=list, repr=False)
+    # Rules whose first word is a prefix (`casse*`), by the prefix's first PREFIX_HEAD letters: a
+    # word then checks only the few prefixes that can match it, not all of them.
+    _prefixed: dict[str, list[Rule]] = field(default_factory=dict, repr=False)
 
     def add(self, rule: Rule) -> None:
         self.rules.append(rule)
         first = rule.words[0]
         if first.endswith("*"):
-            self._prefixed.append(rule)
+            self._prefixed.setdefault(first[:PREFIX_HEAD], []).append(rule)
         else:
             self._by_first.setdefault(first, []).append(rule)
 
@@ -70,8 +73,9 @@ class RuleSet:
             words = [folded(word) for word in written]
             for start, word in enumerate(words):
                 candidates = self._by_first.get(word, [])
-                if self._prefixed:
-                    candidates = candidates + [r for r in self._prefixed if word.startswith(r.words[0][:-1])]
+                prefixed = self._prefixed.get(word[:PREFIX_HEAD])
+                if prefixed:
+                    candidates = candidates + [r for r in prefixed if word.startswith(r.words[0][:-1])]
                 for rule in candidates:
                     key = (rule.level, rule.name)
                     if key in found or not _matches_at(rule.words, words, start):
@@ -135,6 +139,8 @@ def parse_rules(text: str, source: str) -> RuleSet:
         words = tuple(_pattern_words(phrase))
         if not words or any(word in ("", "*") for word in words):
             raise fail("phrase", f"no words to match in {phrase!r}")
+        if words[0].endswith("*") and len(words[0]) <= PREFIX_HEAD:
+            raise fail("phrase", f"a leading prefix needs at least {PREFIX_HEAD} letters before *, got {words[0]!r}")
         rules.add(Rule(fields[0], fields[1], _language(fields[2], fail), phrase, words, number))
     return rules
 
