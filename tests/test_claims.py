@@ -166,7 +166,7 @@ def books(home: Path, cli, tmp_path: Path) -> Path:
     assert result.code == 0 and result.json()["rejected"] == [], result.out + result.err
     deliver(home, cli, mail('"Ann - Amazon Marketplace" <ann0001@marketplace.amazon.com>', f"Order {O[10]}",
                             relay("The board arrived broken, it is cracked in two."),
-                            dt.datetime(2026, 4, 16, 9, tzinfo=dt.timezone.utc), "ann1"))
+                            dt.datetime(2026, 4, 16, 9, tzinfo=dt.timezone.utc), "ann1", photo=True))
     return home
 
 
@@ -362,6 +362,9 @@ async def test_the_claims_screen(books: Path, cli) -> None:
         assert str(table.get_row_at(0)[0]) == "0d left" and str(table.get_row_at(0)[1]) == "2026-06-30"
         assert "Unreconciled Quantity 1" in str(screen.query_one("#claim-detail", Static).render())
         first = screen.claims[0]["claim_id"]
+        await pilot.press("e")  # its evidence folder, built in a worker
+        await app.workers.wait_for_complete()
+        assert [p.name for p in (books / "evidence").iterdir() if p.name.startswith(first)]
         await pilot.press("f", *"CASE-77", "enter")
         await pilot.pause()
         with sqlite3.connect(books / "deskterm.db") as conn:
@@ -375,6 +378,10 @@ async def test_the_claims_screen(books: Path, cli) -> None:
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, QueueScreen) and app.screen.ticket_open
+        await pilot.press("E")  # from the conversation: the claim it supports
+        await app.workers.wait_for_complete()
+        linked_id = screen.claims[linked]["claim_id"]
+        assert [p.name for p in (books / "evidence").iterdir() if p.name.startswith(linked_id)]
 
 
 def test_a_later_download_of_the_ledger_updates_the_claim_not_doubles_it(books: Path, cli, tmp_path: Path) -> None:

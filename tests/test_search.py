@@ -199,6 +199,7 @@ def test_rebuild_is_idempotent_and_check_finds_drift(tmp_path: Path) -> None:
         with store.write() as conn:
             conn.execute("UPDATE messages SET body = 'changed', content_hash = x'00' WHERE message_id = '<m0@example>'")
             conn.execute("DELETE FROM message_attachments")
+            conn.execute("DELETE FROM message_sources")
             conn.execute("DELETE FROM messages WHERE message_id = '<m1@example>'")
         report = index.check()
         assert not report.ok and len(report.stale) == 1 and len(report.extra) == 1

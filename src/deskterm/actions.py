@@ -183,6 +183,7 @@ class Actions:
                 raise UserError(f"too late to undo: the reply is {row['state']} and {int(age.total_seconds())} s old")
             conn.execute("DELETE FROM send_queue WHERE id = ?", (row["id"],))
             conn.execute("DELETE FROM message_attachments WHERE message_id = ?", (row["rowid"],))
+            conn.execute("DELETE FROM message_sources WHERE message_rowid = ?", (row["rowid"],))
             conn.execute("DELETE FROM messages WHERE id = ?", (row["rowid"],))
             conn.execute("INSERT INTO index_outbox (message_rowid) VALUES (?)", (row["rowid"],))  # drop it there too
             conn.execute(

@@ -108,6 +108,25 @@ class DesktermApp(App[None]):
             self.install_screen(SearchScreen(), "search")
         self.push_screen("search")
 
+    @work(thread=True, group="evidence")
+    def build_evidence(self, claim_id: str | None = None, ticket_id: int | None = None) -> None:
+        """Assemble an evidence folder off the UI thread (attachments can be large); say where it is."""
+        from deskterm.evidence.build import EvidenceBuilder
+        from deskterm.store import Store
+
+        session = self.session
+        try:
+            with Store(session.workspace.database, session.clock) as store:
+                builder = EvidenceBuilder(store, session.workspace.attachments_dir, session.workspace.evidence_dir,
+                                          session.agent)
+                built = builder.for_claim(claim_id) if claim_id else builder.for_ticket(ticket_id)
+        except (UserError, OSError) as exc:
+            self.call_from_thread(self.notify, one_line(str(exc)), title="evidence", severity="error", markup=False)
+            return
+        missing = f"; missing: {', '.join(built.missing)}" if built.missing else ""
+        self.call_from_thread(self.notify, one_line(f"Evidence in {built.path}{missing}"), title="evidence",
+                              timeout=12, markup=False)
+
     def action_claims(self) -> None:
         from deskterm.screens.claims import ClaimsScreen
 

@@ -27,6 +27,7 @@ from deskterm.workspace import Workspace
 
 if TYPE_CHECKING:
     from deskterm.actions import Actions
+    from deskterm.evidence.build import EvidenceBuilder
     from deskterm.index import SearchIndex
     from deskterm.reconcile.book import ClaimBook
     from deskterm.reconcile.scan import ScanOutcome
@@ -121,6 +122,11 @@ class Session:
 
         return ClaimBook(self.store, self.agent)
 
+    def evidence_builder(self) -> "EvidenceBuilder":
+        from deskterm.evidence.build import EvidenceBuilder
+
+        return EvidenceBuilder(self.store, self.workspace.attachments_dir, self.workspace.evidence_dir, self.agent)
+
     def search_index(self) -> "SearchIndex":
         from deskterm.index import SearchIndex
 
@@ -156,6 +162,9 @@ class Session:
     def say(self, text: str = "") -> None:
         """Human output: stdout normally, stderr under --json so stdout stays one document."""
         click.echo(text, err=self.json_output)
+
+    def warn(self, text: str) -> None:
+        click.echo(f"deskterm: warning: {one_line(text)}", err=True)
 
 
 pass_session = click.make_pass_decorator(Session)
@@ -443,9 +452,11 @@ def demo_command(session: Session, no_tui: bool, seed: int) -> None:
 
 from deskterm.cli_claims import register as register_claims  # noqa: E402 - they need the group above
 from deskterm.cli_desk import register  # noqa: E402 - the agent's commands need the group above
+from deskterm.cli_evidence import register as register_evidence  # noqa: E402 - they need the group above
 
 register(cli)
 register_claims(cli)
+register_evidence(cli)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -470,7 +470,31 @@ CREATE INDEX returns_order_sku ON returns(order_id, sku);
 ALTER TABLE tickets ADD COLUMN claim_badge TEXT;
 """
 
+# The original bytes of each message (zlib), for evidence folders that must carry the .eml as
+# received; and the seller's own documents (supplier invoices, proofs of delivery, photos), kept by
+# content like attachments and matched to claims by SKU, shipment, order and date.
+V7 = """
+CREATE TABLE message_sources (
+    message_rowid INTEGER PRIMARY KEY REFERENCES messages(id),
+    raw BLOB NOT NULL
+);
+CREATE TABLE documents (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('invoice', 'pod', 'photo')),
+    sha256 TEXT NOT NULL REFERENCES attachments(sha256),
+    filename TEXT NOT NULL,                -- sanitized display text only
+    sku TEXT,
+    shipment_id TEXT,
+    order_id TEXT,
+    doc_date TEXT,
+    quantity INTEGER,
+    added_at TEXT NOT NULL,
+    UNIQUE (kind, sha256)
+);
+CREATE INDEX documents_sku ON documents(sku);
+"""
+
 # Append new migrations; never edit one that has shipped.
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6]
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7]
 
 SCHEMA_VERSION = len(MIGRATIONS)

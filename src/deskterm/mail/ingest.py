@@ -1,6 +1,7 @@
 """Store parsed messages: dedupe by Message-ID, thread into tickets, queue them for the index.
 
-Threading: a message that answers a known one (In-Reply-To, then References) joins its ticket;
+The original bytes are kept too (compressed), so a claim's evidence can carry the message exactly
+as it arrived. Threading: a message that answers a known one (In-Reply-To, then References) joins its ticket;
 otherwise it joins the ticket of the same channel, customer and order id; otherwise it opens a
 new ticket. Each new message writes an index-outbox row in the same transaction.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from deskterm.quarantine import quarantine
 from deskterm.store import Store
 
 BATCH_MESSAGES = 500
+MAX_KEPT_SOURCE = 25 * 1024 * 1024  # originals are kept for evidence (.eml); the parse limit is larger
 _REPLY_PREFIX = ("re:", "aw:", "r:", "sv:", "fw:", "fwd:", "wg:", "tr:", "rv:", "rif:")
 
 
@@ -91,6 +94,9 @@ class MailIngest:
              f"{self.source_kind}:{ready.raw.source}", digest([ready.raw.data])),
         )
         rowid = cursor.lastrowid
+        if len(ready.raw.data) <= MAX_KEPT_SOURCE:
+            conn.execute("INSERT INTO message_sources (message_rowid, raw) VALUES (?, ?)",
+                         (rowid, zlib.compress(ready.raw.data, 6)))
         for position, (attachment, sha) in enumerate(zip(mail.attachments, blobs)):
             conn.execute(
                 "INSERT OR IGNORE INTO attachments (sha256, size, content_type) VALUES (?, ?, ?)",

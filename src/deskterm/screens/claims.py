@@ -45,6 +45,7 @@ class ClaimsScreen(Screen[None]):
     BINDINGS = [
         Binding("escape,q", "back", "Back", id="claims.back"),
         Binding("enter", "open_ticket", "Ticket", id="claims.ticket"),
+        Binding("e", "evidence", "Evidence", id="claims.evidence"),
         Binding("f", "file", "Filed", id="claims.file"),
         Binding("p", "paid", "Paid", id="claims.paid"),
         Binding("d", "dismiss", "Dismiss", id="claims.dismiss"),
@@ -175,6 +176,11 @@ class ClaimsScreen(Screen[None]):
             self.store_changed()
 
         self.app.push_screen(PromptScreen(question), answered)
+
+    def action_evidence(self) -> None:
+        claim = self.current
+        if claim is not None:
+            self.app.build_evidence(claim_id=claim["claim_id"])
 
     def action_rescan(self) -> None:
         self.notify("scanning the store for claims…")

@@ -65,6 +65,7 @@ class ConversationView(Vertical, can_focus=True):
         Binding("N", "nrn", "No reply", id="conversation.nrn"),
         Binding("l", "timeline", "Timeline", id="conversation.timeline"),
         Binding("S", "save_attachments", "Save attachments", show=False, id="conversation.save"),
+        Binding("E", "evidence", "Evidence", show=False, id="conversation.evidence"),
         Binding("j", "scroll(1)", "Down", show=False, id="conversation.down"),
         Binding("k", "scroll(-1)", "Up", show=False, id="conversation.up"),
     ]
@@ -225,6 +226,13 @@ class ConversationView(Vertical, can_focus=True):
 
     def action_scroll(self, step: int) -> None:
         self.query_one("#thread", VerticalScroll).scroll_relative(y=step * 3, animate=False)
+
+    def action_evidence(self) -> None:
+        """The evidence of the claim this conversation supports, else the ticket's own (a defence)."""
+        claim = self.app.session.store.scalar(
+            "SELECT c.claim_id FROM claims c, json_each(c.ticket_ids) j WHERE j.value = ?"
+            " AND c.status IN ('pending', 'open', 'filed') ORDER BY c.deadline LIMIT 1", (self.ticket_id,))
+        self.app.build_evidence(claim_id=claim, ticket_id=None if claim else self.ticket_id)
 
     def action_timeline(self) -> None:
         self.show_timeline = not self.show_timeline

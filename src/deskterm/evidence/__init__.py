@@ -1,0 +1,1 @@
+"""Claim evidence folders and the seller's documents behind them."""
