@@ -12,6 +12,7 @@ import pytest
 from deskterm.cli import main
 
 NOW = "2026-11-20T12:00:00Z"
+pytest_plugins = ["mailservers"]  # the Dovecot and SMTP server fixtures
 
 
 @dataclass

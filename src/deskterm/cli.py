@@ -453,10 +453,12 @@ def demo_command(session: Session, no_tui: bool, seed: int) -> None:
 from deskterm.cli_claims import register as register_claims  # noqa: E402 - they need the group above
 from deskterm.cli_desk import register  # noqa: E402 - the agent's commands need the group above
 from deskterm.cli_evidence import register as register_evidence  # noqa: E402 - they need the group above
+from deskterm.cli_sync import register as register_sync  # noqa: E402 - they need the group above
 
 register(cli)
 register_claims(cli)
 register_evidence(cli)
+register_sync(cli)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -82,6 +82,7 @@ _CHANNEL_COMMON: dict[str, Key] = {
     "kind": Key(str, required=True, choices=("amazon", "imap", "shopify", "tiktok")),
     "enabled": Key(bool, True),
     "history_days": Key(int, 730),
+    "interval_seconds": Key(int, 60),   # how often `sync run` syncs the channel
 }
 _CHANNEL_KINDS: dict[str, dict[str, Key]] = {
     "amazon": {

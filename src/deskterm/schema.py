@@ -494,7 +494,26 @@ CREATE TABLE documents (
 CREATE INDEX documents_sku ON documents(sku);
 """
 
+# What each IMAP message was on the server, keyed as IMAP keys it (mailbox, UIDVALIDITY, UID), and
+# the events a sync raises for a person (a UIDVALIDITY change, a mailbox that lost most of its mail).
+V8 = """
+CREATE TABLE imap_uids (
+    channel TEXT NOT NULL,
+    mailbox TEXT NOT NULL,
+    uidvalidity INTEGER NOT NULL,
+    uid INTEGER NOT NULL,
+    message_id TEXT NOT NULL,
+    PRIMARY KEY (channel, mailbox, uidvalidity, uid)
+) WITHOUT ROWID;
+CREATE TABLE sync_events (
+    id INTEGER PRIMARY KEY,
+    channel TEXT NOT NULL,
+    at TEXT NOT NULL,
+    text TEXT NOT NULL
+);
+"""
+
 # Append new migrations; never edit one that has shipped.
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7]
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,8 +62,11 @@ class MailIngest:
         if len(self.pending) + len(self.rejected) >= BATCH_MESSAGES:
             self.flush()
 
-    def flush(self) -> None:
-        if not self.pending and not self.rejected:
+    def flush(self, before_commit: Callable[[sqlite3.Connection, dict[int, str]], None] | None = None) -> None:
+        """Write the pending messages in one transaction. `before_commit(conn, ids)` runs inside it (a
+        sync connector saves its cursor there) with the Message-ID of each parsed message by its raw
+        `line`, new or already stored; a message that could not be parsed is in the quarantine."""
+        if not self.pending and not self.rejected and before_commit is None:
             return
         # Attachment files first: a crash then leaves an unreferenced file, never a dangling row.
         blobs = {id(r): [store_blob(self.attachments_root, a.data) for a in r.mail.attachments] for r in self.pending}
@@ -74,12 +78,15 @@ class MailIngest:
                     self.outcome.duplicates["messages"] += 1
             for raw, reason in self.rejected:
                 quarantine(conn, self.store, "mail", raw.source, raw.line, reason, raw.data)
+            if before_commit is not None:
+                before_commit(conn, {ready.raw.line: ready.message_id for ready in self.pending})
         self.outcome.rejected.extend(Rejection(raw.source, raw.line, reason) for raw, reason in self.rejected)
         self.pending, self.rejected = [], []
 
-    def _store_one(self, conn: sqlite3.Connection, ready: _Ready, blobs: list[str]) -> bool:
+    def _store_one(self, conn: sqlite3.Connection, ready: _Ready, blobs: list[str]) -> int | None:
+        """The new message's rowid; None when a message with its Message-ID is already stored."""
         if conn.execute("SELECT 1 FROM messages WHERE message_id = ?", (ready.message_id,)).fetchone():
-            return False
+            return None
         mail, facts = ready.mail, ready.facts
         sent_at = iso(mail.sent_at) if mail.sent_at else self.store.now()
         customer_id = _customer(conn, facts)
@@ -108,7 +115,7 @@ class MailIngest:
             )
         conn.execute("INSERT INTO index_outbox (message_rowid) VALUES (?)", (rowid,))
         _touch_ticket(conn, ticket_id, facts, sent_at)
-        return True
+        return rowid
 
 
 def _customer(conn: sqlite3.Connection, facts: Classified) -> int | None:

@@ -1,0 +1,86 @@
+"""What every channel connector is, and the state the runner keeps for it.
+
+A connector pulls what is new and stores it in committed batches, each batch writing its cursor in
+the same transaction as its rows (so a crash resumes where the last commit left it, with nothing
+twice); then it pushes what is queued for it. It raises SyncFailure with a message fit for a
+person (never a secret) when the channel cannot be synced now.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+from deskterm.errors import UserError
+from deskterm.store import Store
+
+
+class SyncFailure(Exception):
+    """The channel could not be synced now (network, login, server); the runner retries later."""
+
+
+@dataclass
+class SyncReport:
+    """One channel's pass: what came in, what went out, and what a person should look at."""
+
+    fetched: Counter = field(default_factory=Counter)
+    sent: int = 0
+    events: list[str] = field(default_factory=list)   # operator events (a UIDVALIDITY change, ...)
+
+
+Progress = Callable[[int, int], None] | None
+
+
+class Connector(Protocol):
+    name: str
+
+    def pull(self, report: SyncReport, progress: Progress = None) -> None: ...
+
+    def push(self, report: SyncReport) -> None: ...
+
+
+def secret(channel: dict[str, Any], name: str, key: str) -> str:
+    """A channel's secret from the environment variable (`KEY_env`) or the 0600 file (`KEY_file`)."""
+    variable, path = channel.get(f"{key}_env"), channel.get(f"{key}_file")
+    if variable:
+        value = os.environ.get(variable)
+        if value:
+            return value
+        raise UserError(f"channel {name}: the environment variable {variable} ({key}) is not set")
+    if path:
+        file = Path(path).expanduser()
+        try:
+            if file.stat().st_mode & 0o077:
+                raise UserError(f"channel {name}: {file} ({key}) must be readable by you only (chmod 600)")
+            return file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise UserError(f"channel {name}: cannot read {file} ({key}): {exc.strerror}") from None
+    raise UserError(f"channel {name}: set {key}_env or {key}_file")
+
+
+def cursor(conn: sqlite3.Connection, channel: str, scope: str) -> tuple[dict[str, Any], int | None]:
+    row = conn.execute("SELECT cursor, uidvalidity FROM sync_state WHERE channel = ? AND scope = ?",
+                       (channel, scope)).fetchone()
+    if row is None or row[0] is None:
+        return {}, row[1] if row else None
+    return json.loads(row[0]), row[1]
+
+
+def save_cursor(conn: sqlite3.Connection, channel: str, scope: str, value: dict[str, Any],
+                uidvalidity: int | None = None) -> None:
+    """Inside the caller's transaction: the batch and its cursor commit together."""
+    conn.execute(
+        "INSERT INTO sync_state (channel, scope, cursor, uidvalidity) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT(channel, scope) DO UPDATE SET cursor = excluded.cursor, uidvalidity = excluded.uidvalidity",
+        (channel, scope, json.dumps(value, sort_keys=True), uidvalidity))
+
+
+def ensure_channel(store: Store, name: str, kind: str) -> None:
+    with store.write() as conn:
+        conn.execute("INSERT OR IGNORE INTO channels (name, kind, created_at) VALUES (?, ?, ?)",
+                     (name, kind, store.now()))
