@@ -70,7 +70,6 @@ class Reimbursement:
     amount_per_unit: Decimal | None
     quantity: int          # cash + inventory, less reversed units
     quantity_cash: int
-    reversed: int = 0
 
 
 def reimbursements(store: Store) -> list[Reimbursement]:
@@ -96,7 +95,6 @@ def reimbursements(store: Store) -> list[Reimbursement]:
             target = next((r for r in reversed(found) if r.reason == row["original_reimbursement_type"]
                            and r.fnsku == row["fnsku"] and r.quantity > 0), None)
         if target is not None:
-            target.reversed += units
             target.quantity = max(0, target.quantity - units)
             target.quantity_cash = max(0, target.quantity_cash - abs(row["quantity_cash"] or units))
     return found

@@ -30,7 +30,7 @@ def days_left(claim: dict[str, Any]) -> Text:
         return Text("expired", style="dim strike")
     if claim["status"] == "pending":
         return Text(f"opens {claim['window_opens'][5:]}", style="dim")
-    if claim["status"] not in ("open",) or left is None:
+    if claim["status"] != "open" or left is None:
         return Text("-", style="dim")
     style = "bold reverse red" if left <= 3 else "bold red" if left <= 7 else "yellow" if left <= 21 else "green"
     return Text(f"{left}d left", style=style)
