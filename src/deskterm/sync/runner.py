@@ -61,6 +61,10 @@ def connector_for(session: "Session", name: str) -> Any:
 
         return ImapConnector(session.store, name, channel, session.workspace.attachments_dir,
                              session.config.own_address_set(), session.config.undo_seconds)
+    if channel["kind"] == "amazon":
+        from deskterm.sync.amazon import AmazonConnector
+
+        return AmazonConnector(session.store, name, channel)
     raise UserError(f"channel {name}: syncing {channel['kind']} channels is not built yet")
 
 

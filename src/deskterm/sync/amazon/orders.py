@@ -1,0 +1,127 @@
+"""Orders over SP-API Orders v0: `getOrders` by LastUpdatedAfter with NextToken, `getOrderItems`.
+
+Each page of orders, with its items, is written in one transaction together with the cursor
+(the query window and the NextToken), so an interrupted first sync of two years resumes at the
+page it stopped on. Order lines take the same row keys as the All Orders report's (order id and
+SKU), so the report and the API describe one line, never two. Everything specific to v0 lives in
+this module: moving to v2026-01-01 `searchOrders` (Amazon retires v0 on 2027-03-27) replaces it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sp_api.api import Orders
+
+from deskterm import marketplaces
+from deskterm.clock import iso, parse_instant
+from deskterm.digest import digest, occurrence_key
+from deskterm.store import Store
+from deskterm.sync.amazon.calls import Caller, ExpiredCursor
+from deskterm.sync.amazon.client import make_client, marketplace
+from deskterm.sync.base import Progress, SyncReport, cursor, save_cursor
+
+SETTLE = dt.timedelta(minutes=2)      # Amazon asks for LastUpdatedBefore at least two minutes ago
+OVERLAP = dt.timedelta(minutes=10)    # re-query this much earlier after an expired NextToken
+_LINE_FIELDS = ("order_id", "sku", "asin", "product_name", "item_status", "quantity", "currency", "item_price",
+                "item_tax", "shipping_price")
+
+
+def sync_orders(store: Store, name: str, channel: dict[str, Any], caller: Caller, report: SyncReport,
+                progress: Progress = None) -> None:
+    now = store.clock.now()
+    for marketplace_id in channel["marketplaces"]:
+        client = make_client(Orders, name, channel, marketplace_id)
+        code = _code(name, marketplace_id)
+        scope = f"orders:{marketplace_id}"
+        with store.write() as conn:
+            state, _ = cursor(conn, name, scope)
+        after = state.get("after") or iso(now - dt.timedelta(days=channel["history_days"]))
+        until = state.get("until") or iso(now - SETTLE)
+        token = state.get("next_token")
+        pages = 0
+        while True:
+            try:
+                if token:
+                    response = caller("getOrders", client.get_orders, expect="Orders", NextToken=token)
+                else:
+                    response = caller("getOrders", client.get_orders, expect="Orders", LastUpdatedAfter=after,
+                                      LastUpdatedBefore=until, MaxResultsPerPage=100)
+            except ExpiredCursor:
+                token, after = None, iso(parse_instant(after) - OVERLAP)  # the upserts absorb the overlap
+                continue
+            orders = (response.payload or {}).get("Orders", [])
+            items = {order["AmazonOrderId"]: _items(client, caller, order["AmazonOrderId"]) for order in orders}
+            token = response.next_token
+            with store.write() as conn:
+                report.fetched["orders"] += _store_page(conn, store, name, code, orders, items)
+                save_cursor(conn, name, scope, {"after": after, "until": until, "next_token": token} if token
+                            else {"after": until})
+            pages += 1
+            if progress:
+                progress(pages, pages + (1 if token else 0))
+            if not token:
+                break
+
+
+def _code(name: str, marketplace_id: str) -> str | None:
+    endpoint_code = marketplace(name, marketplace_id).name
+    return "UK" if endpoint_code == "GB" else endpoint_code if endpoint_code in marketplaces.MARKETPLACES else None
+
+
+def _items(client: Any, caller: Caller, order_id: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    token = None
+    while True:
+        response = (caller("getOrderItems", client.get_order_items, expect="OrderItems", order_id=order_id,
+                           NextToken=token) if token
+                    else caller("getOrderItems", client.get_order_items, expect="OrderItems", order_id=order_id))
+        found += (response.payload or {}).get("OrderItems", [])
+        token = response.next_token
+        if not token:
+            return found
+
+
+def _money(value: dict[str, Any] | None) -> str | None:
+    return str(Decimal(value["Amount"])) if value and value.get("Amount") not in (None, "") else None
+
+
+def _store_page(conn, store: Store, name: str, code: str | None, orders: list[dict[str, Any]],
+                items: dict[str, list[dict[str, Any]]]) -> int:
+    now = store.now()
+    for order in orders:
+        total = order.get("OrderTotal") or {}
+        header = {
+            "order_id": order["AmazonOrderId"], "marketplace": code, "sales_channel": order.get("SalesChannel"),
+            "merchant_order_id": order.get("SellerOrderId"),
+            "purchase_date": iso(parse_instant(order["PurchaseDate"])) if order.get("PurchaseDate") else None,
+            "last_updated": iso(parse_instant(order["LastUpdateDate"])) if order.get("LastUpdateDate") else None,
+            "status": order.get("OrderStatus"),
+            "fulfillment_channel": {"AFN": "Amazon", "MFN": "Merchant"}.get(order.get("FulfillmentChannel") or "",
+                                                                            order.get("FulfillmentChannel")),
+            "currency": total.get("CurrencyCode"),
+            "latest_delivery_date": (iso(parse_instant(order["LatestDeliveryDate"]))
+                                     if order.get("LatestDeliveryDate") else None),
+        }
+        names = ", ".join(header)
+        updates = ", ".join(f"{k} = coalesce(excluded.{k}, orders.{k})" for k in header if k != "order_id")
+        conn.execute(f"INSERT INTO orders ({names}) VALUES ({', '.join('?' * len(header))}) ON CONFLICT(order_id)"
+                     f" DO UPDATE SET {updates}", list(header.values()))
+        for item in items.get(order["AmazonOrderId"], []):
+            line = {"order_id": order["AmazonOrderId"], "sku": item.get("SellerSKU"), "asin": item.get("ASIN"),
+                    "product_name": item.get("Title"), "item_status": order.get("OrderStatus"),
+                    "quantity": item.get("QuantityOrdered"),
+                    "currency": (item.get("ItemPrice") or total).get("CurrencyCode"),
+                    "item_price": _money(item.get("ItemPrice")), "item_tax": _money(item.get("ItemTax")),
+                    "shipping_price": _money(item.get("ShippingPrice"))}
+            values = [line[k] for k in _LINE_FIELDS]
+            conn.execute(
+                f"INSERT INTO order_lines ({', '.join(_LINE_FIELDS)}, row_key, content_hash, source_file, source_line,"
+                f" imported_at) VALUES ({', '.join('?' * (len(_LINE_FIELDS) + 5))}) ON CONFLICT(row_key) DO UPDATE SET "
+                + ", ".join(f"{k} = excluded.{k}" for k in (*_LINE_FIELDS, "content_hash", "imported_at"))
+                + " WHERE order_lines.content_hash != excluded.content_hash",
+                [*values, occurrence_key(digest([line["order_id"], line["sku"]]), 0), digest(values),
+                 f"SP-API {name} getOrderItems", 0, now])
+    return len(orders)

@@ -1,0 +1,150 @@
+"""The SP-API channel's orders against the loopback SP-API and LWA server (tests/spapi_server.py),
+through the real python-amazon-sp-api client: paging, faults, an expired token and NextToken, and
+`deskterm sync once amazon-us`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from spapi_server import SpApiServer
+from test_spapi_server import order, order_item
+
+from deskterm.cli import Session
+from deskterm.clock import Clock
+from deskterm.sync.amazon import AmazonConnector
+from deskterm.sync.amazon.calls import Caller
+from deskterm.sync.base import SyncReport
+
+NOW = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.timezone.utc)
+server_now = [NOW]  # the loopback server's clock; a test that moves it puts it back
+SECRETS = {"T_SP_REFRESH": "", "T_LWA_ID": "amzn1.application-oa2-client.test", "T_LWA_SECRET": "not-a-secret"}
+
+
+@pytest.fixture
+def amazon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest):
+    """A seller account with 250 FBA orders updated over the last 30 days (or `@pytest.mark.orders(n)`),
+    and a workspace for it."""
+    marker = request.node.get_closest_marker("orders")
+    count = marker.args[0] if marker else 250
+    refresh = f"Atzr|{request.node.name}"  # the library caches tokens by refresh token, process-wide
+    monkeypatch.setenv("T_SP_REFRESH", refresh)
+    for key in ("T_LWA_ID", "T_LWA_SECRET"):
+        monkeypatch.setenv(key, SECRETS[key])
+    server = SpApiServer(refresh_token=refresh, client_id=SECRETS["T_LWA_ID"], client_secret=SECRETS["T_LWA_SECRET"],
+                         now=lambda: server_now[0])
+    for n in range(count):
+        server.add_order(order(n, NOW - dt.timedelta(days=30) + dt.timedelta(hours=2 * n)),
+                         [order_item(n, sku=f"SKU-{n % 7}")])
+    home = tmp_path / "ws"
+    home.mkdir()
+    with server:
+        (home / "config.toml").write_text(
+            '[channels.amazon-us]\nkind = "amazon"\nregion = "na"\nmarketplaces = ["ATVPDKIKX0DER"]\n'
+            'refresh_token_env = "T_SP_REFRESH"\nlwa_app_id_env = "T_LWA_ID"\nlwa_client_secret_env = "T_LWA_SECRET"\n'
+            f'endpoint = "{server.endpoint}"\nlwa_token_url = "{server.token_url}"\nhistory_days = 60\n')
+        yield server, home
+
+
+def pull(home: Path, waits: list[float] | None = None, now: dt.datetime = NOW) -> SyncReport:
+    session = Session(home=str(home), clock=Clock(now))
+    report = SyncReport()
+    caller = Caller(sleep=(waits.append if waits is not None else lambda _s: None))
+    AmazonConnector(session.store, "amazon-us", session.config.channels["amazon-us"], caller).pull(report)
+    session.close()
+    return report
+
+
+def counts(home: Path) -> tuple[int, int, int]:
+    import sqlite3
+
+    with sqlite3.connect(home / "deskterm.db") as conn:
+        return conn.execute("SELECT (SELECT count(*) FROM orders), (SELECT count(*) FROM order_lines),"
+                            " (SELECT count(DISTINCT order_id) FROM order_lines)").fetchone()
+
+
+def test_first_sync_pages_and_a_second_finds_nothing_new(amazon) -> None:
+    server, home = amazon
+    assert pull(home).fetched["orders"] == 250
+    assert counts(home) == (250, 250, 250)
+    assert len(server.calls("getOrders")) == 3 and len(server.calls("getOrderItems")) == 250
+    assert pull(home).fetched["orders"] == 0 and len(server.calls("getOrders")) == 4
+    later = server.calls("getOrders")[-1]
+    assert later["LastUpdatedAfter"] == "2026-11-20T11:58:00Z"  # the next window starts where the last ended
+
+
+def test_faults_cost_retries_never_rows(amazon) -> None:
+    server, home = amazon
+    server.inject("getOrders", "429", "429", "500", "truncated")
+    server.inject("getOrderItems", "503", "truncated")
+    waits: list[float] = []
+    assert pull(home, waits).fetched["orders"] == 250
+    assert counts(home) == (250, 250, 250)
+    assert len([w for w in waits if w > 0]) >= 4  # each fault waited (full jitter: some waits may be 0)
+
+
+def test_an_expired_access_token_is_refreshed_once(amazon) -> None:
+    server, home = amazon
+    pull(home)
+    server.expire_tokens()  # an hour later, the cached access token is dead
+    later = NOW + dt.timedelta(hours=1)
+    server.add_order(order(900, NOW + dt.timedelta(minutes=30)), [order_item(900)])
+    server_now[0] = later
+    try:
+        assert pull(home, now=later).fetched["orders"] == 1
+    finally:
+        server_now[0] = NOW
+    assert server.issued_tokens == 2
+
+
+def test_an_expired_next_token_requeries_an_overlapping_window_without_duplicates(amazon) -> None:
+    server, home = amazon
+    server.inject("getOrders", "expired_next_token")
+    report = pull(home)
+    assert counts(home) == (250, 250, 250)
+    assert report.fetched["orders"] >= 250  # the overlap is read again and absorbed
+    windows = [c["LastUpdatedAfter"] for c in server.calls("getOrders") if "LastUpdatedAfter" in c]
+    assert len(windows) == 2 and windows[1] < windows[0]  # the window again, ten minutes earlier
+
+
+class Killed(Exception):
+    pass
+
+
+def test_a_sync_cut_off_mid_page_resumes_at_that_page(amazon) -> None:
+    server, home = amazon
+    calls = 0
+
+    def dies_on_the_150th_call(_seconds: float) -> None:  # page 1 (1 + 100 calls) is committed by then
+        nonlocal calls
+        calls += 1
+        if calls == 150:
+            raise Killed
+
+    session = Session(home=str(home), clock=Clock(NOW))
+    with pytest.raises(Killed):
+        AmazonConnector(session.store, "amazon-us", session.config.channels["amazon-us"],
+                        Caller(sleep=dies_on_the_150th_call)).pull(SyncReport())
+    session.close()
+    assert counts(home) == (100, 100, 100)
+    assert pull(home).fetched["orders"] == 150
+    assert counts(home) == (250, 250, 250)
+    assert len([c for c in server.calls("getOrders") if "LastUpdatedAfter" in c]) == 1  # resumed by NextToken
+
+
+@pytest.mark.orders(20)  # within getOrderItems' burst of 30: its 0.5 requests/s are waited for for real here
+def test_sync_once_reports_what_it_fetched(amazon) -> None:
+    server, home = amazon
+    env = {**os.environ}
+    result = subprocess.run([sys.executable, "-m", "deskterm", "--home", str(home), "--now", "2026-11-20T12:00:00Z",
+                             "sync", "once", "amazon-us", "--json"], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    channel = json.loads(result.stdout)["channels"]["amazon-us"]
+    assert channel == {"ok": True, "fetched": {"orders": 20}, "sent": 0, "error": None, "events": []}
+    assert counts(home) == (20, 20, 20)
+    assert SECRETS["T_LWA_SECRET"] not in result.stdout + result.stderr
