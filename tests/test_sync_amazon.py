@@ -37,7 +37,7 @@ def amazon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.Fixt
     for key in ("T_LWA_ID", "T_LWA_SECRET"):
         monkeypatch.setenv(key, SECRETS[key])
     server = SpApiServer(refresh_token=refresh, client_id=SECRETS["T_LWA_ID"], client_secret=SECRETS["T_LWA_SECRET"],
-                         now=lambda: server_now[0])
+                         now=lambda: server_now[0], report_polls=0)  # reports ready at once; see test_reports_*
     for n in range(count):
         server.add_order(order(n, NOW - dt.timedelta(days=30) + dt.timedelta(hours=2 * n)),
                          [order_item(n, sku=f"SKU-{n % 7}")])
@@ -55,7 +55,8 @@ def pull(home: Path, waits: list[float] | None = None, now: dt.datetime = NOW) -
     session = Session(home=str(home), clock=Clock(now))
     report = SyncReport()
     caller = Caller(sleep=(waits.append if waits is not None else lambda _s: None))
-    AmazonConnector(session.store, "amazon-us", session.config.channels["amazon-us"], caller).pull(report)
+    AmazonConnector(session.store, "amazon-us", session.config.channels["amazon-us"], home / "downloads",
+                    caller).pull(report)
     session.close()
     return report
 
@@ -128,7 +129,7 @@ def test_a_sync_cut_off_mid_page_resumes_at_that_page(amazon) -> None:
 
     session = Session(home=str(home), clock=Clock(NOW))
     with pytest.raises(Killed):
-        AmazonConnector(session.store, "amazon-us", session.config.channels["amazon-us"],
+        AmazonConnector(session.store, "amazon-us", session.config.channels["amazon-us"], home / "downloads",
                         Caller(sleep=dies_on_the_150th_call)).pull(SyncReport())
     session.close()
     assert counts(home) == (100, 100, 100)
@@ -148,3 +149,86 @@ def test_sync_once_reports_what_it_fetched(amazon) -> None:
     assert channel == {"ok": True, "fetched": {"orders": 20}, "sent": 0, "error": None, "events": []}
     assert counts(home) == (20, 20, 20)
     assert SECRETS["T_LWA_SECRET"] not in result.stdout + result.stderr
+
+
+FIXTURES = Path(__file__).parent / "fixtures" / "reports"
+
+
+def test_reports_load_through_the_import_parsers_and_make_claims(amazon) -> None:
+    import sqlite3
+
+    server, home = amazon
+    server.add_report("GET_LEDGER_DETAIL_VIEW_DATA", (FIXTURES / "ledger_detail.txt").read_text())
+    server.add_report("GET_FBA_REIMBURSEMENTS_DATA", (FIXTURES / "reimbursements.txt").read_text())
+    server.add_report("GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA", (FIXTURES / "customer_returns.txt").read_text())
+    report = pull(home)
+    assert (report.fetched["ledger"], report.fetched["reimbursements"], report.fetched["returns"]) == (10, 6, 6)
+    assert len(server.calls("createReport")) == len(server.calls("getReportDocument")) + 3  # 3 types had no data
+    with sqlite3.connect(home / "deskterm.db") as conn:
+        sources = {row[0] for row in conn.execute("SELECT DISTINCT source_file FROM ledger_events")}
+    assert len(sources) == 1 and sources.pop().startswith("SP-API GET_LEDGER_DETAIL_VIEW_DATA report ")
+    assert pull(home).fetched["ledger"] == 0  # not due again yet; nothing twice
+    deskterm = [sys.executable, "-m", "deskterm", "--home", str(home), "--now", "2026-06-30T12:00:00Z"]
+    subprocess.run([*deskterm, "claims", "scan"], check=True, capture_output=True, timeout=60)
+    listed = subprocess.run([*deskterm, "claims", "list", "--all", "--json"], capture_output=True, text=True, timeout=60)
+    assert "fc_lost" in {claim["kind"] for claim in json.loads(listed.stdout)}
+
+
+def test_a_report_still_being_built_is_polled_again_not_requested_again(amazon) -> None:
+    server, home = amazon
+    server.report_polls = 40  # longer than one pass polls
+    server.add_report("GET_LEDGER_DETAIL_VIEW_DATA", (FIXTURES / "ledger_detail.txt").read_text())
+    assert pull(home).fetched["ledger"] == 0
+    created = len(server.calls("createReport"))
+    assert pull(home).fetched["ledger"] == 10
+    assert len(server.calls("createReport")) == created  # the pending reports were picked up again
+
+
+def test_inbound_shipments_give_an_inbound_shortfall_claim(amazon) -> None:
+    import sqlite3
+
+    from test_spapi_server import inbound_item, inbound_shipment
+
+    server, home = amazon
+    server.add_shipment(inbound_shipment("FBA15DJ9SVVD", "CLOSED"), items=[inbound_item("SKU-1", "X001TORCH1", 24, 20)],
+                        last_updated="2026-11-05T10:00:00Z")
+    server.add_shipment(inbound_shipment("FBA15DJ9SVVE", "RECEIVING"),
+                        items=[inbound_item("SKU-2", "X001TORCH2", 10, 4)], last_updated="2026-11-10T10:00:00Z")
+    server.add_report("GET_LEDGER_DETAIL_VIEW_DATA",  # the first receipt dates the delivery: 11/01
+                      "Date\tFNSKU\tASIN\tMSKU\tTitle\tEvent Type\tReference ID\tQuantity\tFulfillment Center\t"
+                      "Disposition\tReason\tCountry\n11/01/2026\tX001TORCH1\tB0T1\tSKU-1\tTorch\tReceipts\t"
+                      "FBA15DJ9SVVD\t20\tPHX7\tSELLABLE\t\tUS\n")
+    assert pull(home).fetched["inbound"] == 2
+    assert pull(home).fetched["inbound"] == 0  # the next window has nothing new
+    with sqlite3.connect(home / "deskterm.db") as conn:
+        assert conn.execute("SELECT shipment_id, sku, fnsku, quantity_shipped, quantity_received FROM inbound_lines"
+                            " ORDER BY shipment_id").fetchall() == [("FBA15DJ9SVVD", "SKU-1", "X001TORCH1", 24, 20),
+                                                                     ("FBA15DJ9SVVE", "SKU-2", "X001TORCH2", 10, 4)]
+    deskterm = [sys.executable, "-m", "deskterm", "--home", str(home), "--now", "2026-11-20T12:00:00Z"]
+    subprocess.run([*deskterm, "claims", "scan"], check=True, capture_output=True, timeout=60)
+    claims = json.loads(subprocess.run([*deskterm, "claims", "list", "--json"], capture_output=True, text=True,
+                                       timeout=60).stdout)
+    assert [(c["kind"], c["shipment_id"], c["quantity"], c["window_opens"], c["deadline"]) for c in claims] == [
+        ("inbound_shortfall", "FBA15DJ9SVVD", 4, "2026-11-16", "2026-12-31")]
+
+
+def test_refunds_from_financial_events_match_the_settlement_reports_keys(amazon) -> None:
+    import sqlite3
+
+    from test_spapi_server import shipment_event
+
+    server, home = amazon
+    refund = shipment_event("113-0000007-0055433", NOW - dt.timedelta(days=5))
+    refund["ShipmentItemAdjustmentList"] = [{
+        "SellerSKU": "TORCH-01", "QuantityShipped": 1,
+        "ItemChargeAdjustmentList": [{"ChargeType": "Principal",
+                                      "ChargeAmount": {"CurrencyCode": "USD", "CurrencyAmount": -24.99}}]}]
+    del refund["ShipmentItemList"]
+    server.add_financial_events("RefundEventList", [refund])
+    server.inject("listFinancialEvents", "429", "truncated")
+    assert pull(home).fetched["refunds"] == 1
+    assert pull(home).fetched["refunds"] == 0
+    with sqlite3.connect(home / "deskterm.db") as conn:
+        assert conn.execute("SELECT order_id, sku, marketplace, refund_date, quantity, amount, currency, source"
+                            " FROM refunds").fetchall() == [
+            ("113-0000007-0055433", "TORCH-01", "US", "2026-11-15", 1, "-24.99", "USD", "finances")]

@@ -376,7 +376,7 @@ def _upsert_shipments(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> N
     )
 
 
-def _insert_refunds(conn: sqlite3.Connection, refunds: list[tuple[Any, ...]]) -> None:
+def insert_refunds(conn: sqlite3.Connection, refunds: list[tuple[Any, ...]]) -> None:
     """A refund is keyed by order, SKU and posting day, so both finance reports agree on one row."""
     conn.executemany(
         "INSERT OR IGNORE INTO refunds (refund_key, order_id, sku, marketplace, refund_date, quantity, amount, "
@@ -393,7 +393,7 @@ def _settlement_refunds(conn: sqlite3.Connection, rows: list[dict[str, Any]]) ->
             market = marketplaces.from_site(r["marketplace_name"])
             refunds.append((r["order_id"], r["sku"], market, r["posted_at"][:10], r["quantity"],
                             r["amount"], r["currency"], "settlement"))
-    _insert_refunds(conn, refunds)
+    insert_refunds(conn, refunds)
 
 
 def _date_range_refunds(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:
@@ -403,7 +403,7 @@ def _date_range_refunds(conn: sqlite3.Connection, rows: list[dict[str, Any]]) ->
             market = marketplaces.from_site(r["marketplace"])
             refunds.append((r["order_id"], r["sku"], market, r["posted_at"][:10], r["quantity"],
                             r["product_sales"], r["currency"], "date_range"))
-    _insert_refunds(conn, refunds)
+    insert_refunds(conn, refunds)
 
 
 _Hook = Callable[[sqlite3.Connection, list[dict[str, Any]]], None]

@@ -64,7 +64,7 @@ def connector_for(session: "Session", name: str) -> Any:
     if channel["kind"] == "amazon":
         from deskterm.sync.amazon import AmazonConnector
 
-        return AmazonConnector(session.store, name, channel)
+        return AmazonConnector(session.store, name, channel, session.workspace.data_dir / "downloads")
     raise UserError(f"channel {name}: syncing {channel['kind']} channels is not built yet")
 
 
@@ -97,7 +97,8 @@ def sync_once(session: "Session", names: list[str] | None = None) -> dict[str, A
     result: dict[str, Any] = {}
     for name in chosen:
         report, error = sync_channel(session, name)
-        result[name] = {"ok": error is None, "fetched": dict(report.fetched), "sent": report.sent, "error": error,
+        result[name] = {"ok": error is None, "fetched": {kind: n for kind, n in report.fetched.items() if n},
+                        "sent": report.sent, "error": error,
                         "events": report.events}
     _settle(session)
     return {"channels": result}

@@ -17,16 +17,14 @@ from sp_api.api import Orders
 
 from deskterm import marketplaces
 from deskterm.clock import iso, parse_instant
-from deskterm.digest import digest, occurrence_key
 from deskterm.store import Store
 from deskterm.sync.amazon.calls import Caller, ExpiredCursor
 from deskterm.sync.amazon.client import make_client, marketplace
+from deskterm.sync.amazon.rows import upsert_row
 from deskterm.sync.base import Progress, SyncReport, cursor, save_cursor
 
 SETTLE = dt.timedelta(minutes=2)      # Amazon asks for LastUpdatedBefore at least two minutes ago
 OVERLAP = dt.timedelta(minutes=10)    # re-query this much earlier after an expired NextToken
-_LINE_FIELDS = ("order_id", "sku", "asin", "product_name", "item_status", "quantity", "currency", "item_price",
-                "item_tax", "shipping_price")
 
 
 def sync_orders(store: Store, name: str, channel: dict[str, Any], caller: Caller, report: SyncReport,
@@ -116,12 +114,5 @@ def _store_page(conn, store: Store, name: str, code: str | None, orders: list[di
                     "currency": (item.get("ItemPrice") or total).get("CurrencyCode"),
                     "item_price": _money(item.get("ItemPrice")), "item_tax": _money(item.get("ItemTax")),
                     "shipping_price": _money(item.get("ShippingPrice"))}
-            values = [line[k] for k in _LINE_FIELDS]
-            conn.execute(
-                f"INSERT INTO order_lines ({', '.join(_LINE_FIELDS)}, row_key, content_hash, source_file, source_line,"
-                f" imported_at) VALUES ({', '.join('?' * (len(_LINE_FIELDS) + 5))}) ON CONFLICT(row_key) DO UPDATE SET "
-                + ", ".join(f"{k} = excluded.{k}" for k in (*_LINE_FIELDS, "content_hash", "imported_at"))
-                + " WHERE order_lines.content_hash != excluded.content_hash",
-                [*values, occurrence_key(digest([line["order_id"], line["sku"]]), 0), digest(values),
-                 f"SP-API {name} getOrderItems", 0, now])
+            upsert_row(conn, "order_lines", line, ("order_id", "sku"), f"SP-API {name} getOrderItems", now)
     return len(orders)
