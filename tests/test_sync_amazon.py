@@ -232,3 +232,62 @@ def test_refunds_from_financial_events_match_the_settlement_reports_keys(amazon)
         assert conn.execute("SELECT order_id, sku, marketplace, refund_date, quantity, amount, currency, source"
                             " FROM refunds").fetchall() == [
             ("113-0000007-0055433", "TORCH-01", "US", "2026-11-15", 1, "-24.99", "USD", "finances")]
+
+
+def test_a_sync_brings_what_every_claim_kind_needs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """test_claims' hand-computed account, served by the SP-API instead of files: after `sync once`
+    and `claims scan`, every kind of claim is there."""
+    import test_claims
+
+    now = dt.datetime(2026, 6, 30, 12, 0, tzinfo=dt.timezone.utc)
+    monkeypatch.setenv("T_SP_REFRESH", "Atzr|every-kind")
+    for key in ("T_LWA_ID", "T_LWA_SECRET"):
+        monkeypatch.setenv(key, SECRETS[key])
+    files = {path.name: path for path in test_claims.write_inputs(tmp_path / "reports")}
+    server = SpApiServer(refresh_token="Atzr|every-kind", client_id=SECRETS["T_LWA_ID"],
+                         client_secret=SECRETS["T_LWA_SECRET"], now=lambda: now, report_polls=0)
+    sites = {"Amazon.com": "ATVPDKIKX0DER", "Amazon.de": "A1PA6795UKMFR9"}
+    for order_id, day, status, channel, site, sku, quantity, currency, price in test_claims.ORDERS:
+        stamp = f"{day}T10:00:00Z"
+        server.add_order({"AmazonOrderId": order_id, "PurchaseDate": stamp, "LastUpdateDate": stamp,
+                          "OrderStatus": status, "FulfillmentChannel": "AFN" if channel == "Amazon" else "MFN",
+                          "SalesChannel": site, "MarketplaceId": sites[site],
+                          "OrderTotal": {"CurrencyCode": currency, "Amount": price}},
+                         [{"SellerSKU": sku, "ASIN": "B0" + sku, "OrderItemId": order_id[-7:], "QuantityOrdered": quantity,
+                           "ItemPrice": {"CurrencyCode": currency, "Amount": price}}])
+    for line in files["transactions.csv"].read_text().splitlines()[2:]:
+        posted, _s, _t, order_id, sku, _d, quantity, site, _f, sales, _total = [c.strip('"') for c in line.split('","')]
+        server.add_financial_events("RefundEventList", [{
+            "AmazonOrderId": order_id, "PostedDate": posted, "MarketplaceName": site.capitalize(),
+            "ShipmentItemAdjustmentList": [{"SellerSKU": sku, "QuantityShipped": int(quantity),
+                                            "ItemChargeAdjustmentList": [{"ChargeType": "Principal", "ChargeAmount": {
+                                                "CurrencyCode": "EUR" if site.endswith(".de") else "USD",
+                                                "CurrencyAmount": float(sales)}}]}]}])
+    ledger = files["ledger.txt"].read_text() + test_claims.ledger_row("2026-05-20", "X1", "SKU-A", "Receipts", "FBA1", 95)
+    server.add_report("GET_LEDGER_DETAIL_VIEW_DATA", ledger)
+    server.add_report("GET_FBA_REIMBURSEMENTS_DATA", files["reimbursements.txt"].read_text())
+    server.add_report("GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA", files["returns.txt"].read_text())
+    server.add_shipment({"ShipmentId": "FBA1", "ShipmentName": "May restock", "ShipmentStatus": "CLOSED"},
+                        items=[{"SellerSKU": "SKU-A", "FulfillmentNetworkSKU": "X1", "QuantityShipped": 100,
+                                "QuantityReceived": 95}], last_updated="2026-05-21T10:00:00Z")
+    home = tmp_path / "ws"
+    home.mkdir()
+    with server:
+        (home / "config.toml").write_text(
+            '[channels.amazon]\nkind = "amazon"\nregion = "eu"\nmarketplaces = ["ATVPDKIKX0DER", "A1PA6795UKMFR9"]\n'
+            'refresh_token_env = "T_SP_REFRESH"\nlwa_app_id_env = "T_LWA_ID"\nlwa_client_secret_env = "T_LWA_SECRET"\n'
+            f'endpoint = "{server.endpoint}"\nlwa_token_url = "{server.token_url}"\nhistory_days = 365\n')
+        session = Session(home=str(home), clock=Clock(now))
+        report = SyncReport()
+        AmazonConnector(session.store, "amazon", session.config.channels["amazon"], home / "downloads",
+                        Caller(sleep=lambda _s: None)).pull(report)
+        session.close()
+    deskterm = [sys.executable, "-m", "deskterm", "--home", str(home), "--now", "2026-06-30T12:00:00Z"]
+    subprocess.run([*deskterm, "import", str(files["costs.csv"])], check=True, capture_output=True, timeout=60)
+    subprocess.run([*deskterm, "claims", "scan"], check=True, capture_output=True, timeout=60)
+    listed = json.loads(subprocess.run([*deskterm, "claims", "list", "--all", "--json"], capture_output=True,
+                                       text=True, timeout=60).stdout)
+    from deskterm.reconcile.policy import KINDS
+
+    assert {claim["kind"] for claim in listed} == set(KINDS)
+    assert report.fetched["orders"] == len(test_claims.ORDERS) and report.fetched["refunds"] == 12
