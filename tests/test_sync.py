@@ -161,18 +161,23 @@ def test_kill_9_during_a_2000_message_sync_loses_and_doubles_nothing(account, do
     dovecot.append(user, [relay_mail(n) for n in range(2000)])
     rng = random.Random(20261126)
     kills, stored = 0, 0
+    to_first_commit = 0.5  # seconds from start to a run's first commit, measured as we go
     env = {**os.environ, **ENV}
     while stored < 2000:
-        # Kill points: two runs in three at a random moment (start-up, login, fetch, parse, ...),
-        # the third just after a random number of further messages is committed (mid-batch,
-        # mid-transaction), so they fall all along the 2,000 messages, however busy the machine.
+        # Kill points, alternating: just after a random number of further messages is committed
+        # (mid-batch, mid-transaction), or at a random moment before the run's first commit
+        # (start-up, login, fetch, parse), scaled to this machine's speed.
+        started = time.monotonic()
         child = subprocess.Popen([sys.executable, "-m", "deskterm", "--home", str(home), "--now", NOW, "sync", "once"],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-        deadline = time.monotonic() + (rng.uniform(0.15, 0.5) if kills % 3 else 60)
+        early = kills % 2 == 1
+        deadline = started + (rng.uniform(0.3, 1.0) * to_first_commit if early else 60)
         target = stored + rng.randint(1, 60)  # at most one more batch of 100 per run
         while child.poll() is None and _stored(home) < target and time.monotonic() < deadline:
             time.sleep(0.01)
-        time.sleep(rng.uniform(0, 0.05))
+        if not early and _stored(home) >= target:
+            to_first_commit = time.monotonic() - started
+        time.sleep(rng.uniform(0, 0.01))
         if child.poll() is None:
             os.kill(child.pid, signal.SIGKILL)
             kills += 1
