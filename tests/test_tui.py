@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import test_desk
-from test_desk import NOW, ORDERS, SELLER, deliver, hours_ago, mail, relay
+from test_desk import NOW, ORDERS, SELLER, deliver, hours_ago, mail, relay, ticket_of
 from textual.widgets import OptionList, Static, TextArea
 
 from deskterm.app import DesktermApp
@@ -139,8 +139,7 @@ async def test_queue_filters(workspace: Path) -> None:
 
 
 async def test_conversation_actions_by_key(workspace: Path) -> None:
-    with db(workspace) as conn:
-        joe = conn.execute("SELECT id FROM tickets WHERE order_id = ?", (ORDERS["joe"],)).fetchone()[0]
+    joe = ticket_of(workspace, ORDERS["joe"])
     app = app_for(workspace)
     async with app.run_test(size=(120, 40)) as pilot:
         app.open_ticket(joe)
@@ -174,8 +173,7 @@ async def test_conversation_actions_by_key(workspace: Path) -> None:
 
 
 async def test_composer_checks_as_you_type_sends_and_undoes(workspace: Path) -> None:
-    with db(workspace) as conn:
-        karl = conn.execute("SELECT id FROM tickets WHERE order_id = ?", (ORDERS["karl"],)).fetchone()[0]
+    karl = ticket_of(workspace, ORDERS["karl"])
     app = app_for(workspace)
     async with app.run_test(size=(120, 40)) as pilot:
         app.open_ticket(karl)
@@ -208,8 +206,8 @@ async def test_composer_checks_as_you_type_sends_and_undoes(workspace: Path) -> 
 
 
 async def test_template_into_the_composer(workspace: Path) -> None:
+    joe = ticket_of(workspace, ORDERS["joe"])
     with db(workspace) as conn:
-        joe = conn.execute("SELECT id FROM tickets WHERE order_id = ?", (ORDERS["joe"],)).fetchone()[0]
         conn.execute("INSERT INTO orders (order_id, marketplace, tracking) VALUES (?, 'US', '1Z999AA10123456784')",
                      (ORDERS["joe"],))
     app = app_for(workspace)
@@ -448,8 +446,7 @@ async def test_saved_views_cycle(workspace: Path) -> None:
 
 
 async def test_attachments_are_saved_only_on_the_key_and_safely(workspace: Path, tmp_path: Path) -> None:
-    with db(workspace) as conn:
-        anna = conn.execute("SELECT id FROM tickets WHERE order_id = ?", (ORDERS["anna"],)).fetchone()[0]
+    anna = ticket_of(workspace, ORDERS["anna"])
     target = tmp_path / "saved"
     target.mkdir()
     (tmp_path / "outside").mkdir()
@@ -472,8 +469,7 @@ async def test_attachments_are_saved_only_on_the_key_and_safely(workspace: Path,
 
 
 async def test_error_notices_never_read_typed_text_as_markup(workspace: Path) -> None:
-    with db(workspace) as conn:
-        joe = conn.execute("SELECT id FROM tickets WHERE order_id = ?", (ORDERS["joe"],)).fetchone()[0]
+    joe = ticket_of(workspace, ORDERS["joe"])
     app = app_for(workspace)
     async with app.run_test(size=(120, 40)) as pilot:
         app.open_ticket(joe)
