@@ -237,6 +237,7 @@ class SpApiServer:
         report_polls: int = 2,
         now: Callable[[], datetime] | None = None,
         long_finance_window: str = "reject",
+        rates: Mapping[str, str] | None = None,
     ) -> None:
         if long_finance_window not in ("reject", "empty"):
             raise ValueError("long_finance_window is 'reject' or 'empty'")
@@ -246,6 +247,7 @@ class SpApiServer:
         self.report_polls = report_polls
         self.now = now or (lambda: datetime.now(timezone.utc))
         self.long_finance_window = long_finance_window
+        self.rates = {**RATE_LIMITS, **(rates or {})}  # what x-amzn-RateLimit-Limit says, per operation
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self._lock = threading.RLock()
         self._tokens: set[str] = set()
@@ -399,7 +401,7 @@ class SpApiServer:
             self.requests.append(("download", {"key": call.args["key"]}))
             return self._download(call)
         self.requests.append((call.operation, self._logged_params(call)))
-        rate = RATE_LIMITS[call.operation]
+        rate = self.rates[call.operation]
         fault = self._next_fault(call)
         if fault in FAULT_ERRORS:
             return error_reply(fault_error(fault), rate)

@@ -74,9 +74,14 @@ def test_first_sync_pages_and_a_second_finds_nothing_new(amazon) -> None:
     assert pull(home).fetched["orders"] == 250
     assert counts(home) == (250, 250, 250)
     assert len(server.calls("getOrders")) == 3 and len(server.calls("getOrderItems")) == 250
-    assert pull(home).fetched["orders"] == 0 and len(server.calls("getOrders")) == 4
-    later = server.calls("getOrders")[-1]
-    assert later["LastUpdatedAfter"] == "2026-11-20T11:58:00Z"  # the next window starts where the last ended
+    assert pull(home).fetched["orders"] == 0 and len(server.calls("getOrders")) == 3  # no window has opened yet
+    server_now[0] = NOW + dt.timedelta(hours=1)
+    try:
+        assert pull(home, now=server_now[0]).fetched["orders"] == 0 and len(server.calls("getOrders")) == 4
+    finally:
+        server_now[0] = NOW
+    later = server.calls("getOrders")[-1]  # the next window starts where the last ended
+    assert (later["LastUpdatedAfter"], later["LastUpdatedBefore"]) == ("2026-11-20T11:58:00Z", "2026-11-20T12:58:00Z")
 
 
 def test_faults_cost_retries_never_rows(amazon) -> None:
@@ -225,13 +230,31 @@ def test_refunds_from_financial_events_match_the_settlement_reports_keys(amazon)
                                       "ChargeAmount": {"CurrencyCode": "USD", "CurrencyAmount": -24.99}}]}]
     del refund["ShipmentItemList"]
     server.add_financial_events("RefundEventList", [refund])
+    server.add_financial_events("ShipmentEventList", [shipment_event("113-0000007-0055433", NOW - dt.timedelta(days=9))])
+    server.add_financial_events("AdjustmentEventList", [{
+        "AdjustmentType": "FBAInventoryReimbursement", "PostedDate": "2026-11-12T08:00:00Z",
+        "AdjustmentAmount": {"CurrencyCode": "USD", "CurrencyAmount": 31.40},
+        "AdjustmentItemList": [{"Quantity": "2", "SellerSKU": "TORCH-01", "FnSKU": "X001TORCH1",
+                                "PerUnitAmount": {"CurrencyCode": "USD", "CurrencyAmount": 15.70},
+                                "TotalAmount": {"CurrencyCode": "USD", "CurrencyAmount": 31.40}}]}])
     server.inject("listFinancialEvents", "429", "truncated")
-    assert pull(home).fetched["refunds"] == 1
-    assert pull(home).fetched["refunds"] == 0
+    first = pull(home).fetched
+    assert (first["refunds"], first["fees"], first["adjustments"]) == (1, 2, 1)
+    with sqlite3.connect(home / "deskterm.db") as conn:  # forget the cursor: the whole window is read again
+        conn.execute("DELETE FROM sync_state WHERE scope = 'finances'")
+    again = pull(home).fetched
+    assert (again["refunds"], again["fees"], again["adjustments"]) == (0, 0, 0)
     with sqlite3.connect(home / "deskterm.db") as conn:
         assert conn.execute("SELECT order_id, sku, marketplace, refund_date, quantity, amount, currency, source"
                             " FROM refunds").fetchall() == [
             ("113-0000007-0055433", "TORCH-01", "US", "2026-11-15", 1, "-24.99", "USD", "finances")]
+        assert conn.execute("SELECT event_group, posted_at, order_id, sku, fnsku, type, quantity, amount FROM"
+                            " financial_events ORDER BY id").fetchall() == [
+            ("fee", "2026-11-11T12:00:00Z", "113-0000007-0055433", "TORCH-01", None, "Commission", 1, "-3.75"),
+            ("fee", "2026-11-11T12:00:00Z", "113-0000007-0055433", "TORCH-01", None, "FBAPerUnitFulfillmentFee", 1,
+             "-4.75"),
+            ("adjustment", "2026-11-12T08:00:00Z", None, "TORCH-01", "X001TORCH1", "FBAInventoryReimbursement", 2,
+             "31.4")]
 
 
 def test_a_sync_brings_what_every_claim_kind_needs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -291,3 +314,114 @@ def test_a_sync_brings_what_every_claim_kind_needs(tmp_path: Path, monkeypatch: 
 
     assert {claim["kind"] for claim in listed} == set(KINDS)
     assert report.fetched["orders"] == len(test_claims.ORDERS) and report.fetched["refunds"] == 12
+
+
+def run_under_a_terminal(command: list[str], until=None) -> tuple[int, str, str]:
+    """`command` with its stderr on a pseudo-terminal (so deskterm draws its progress there), killed
+    with SIGKILL once `until()` holds. Returns the exit status, stdout, and what the terminal showed."""
+    import pty
+    import signal
+    import threading
+    import time
+
+    master, slave = pty.openpty()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=slave, stdin=subprocess.DEVNULL)
+    os.close(slave)
+    shown: list[bytes] = []
+
+    def read_terminal() -> None:
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the process is gone
+                return
+            if not chunk:
+                return
+            shown.append(chunk)
+
+    reader = threading.Thread(target=read_terminal, daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 240
+    while until is not None and process.poll() is None and time.monotonic() < deadline:
+        if until():
+            process.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.005)
+    stdout = process.communicate(timeout=240)[0].decode()
+    reader.join(timeout=10)
+    os.close(master)
+    return process.returncode, stdout, b"".join(shown).decode(errors="replace")
+
+
+def test_a_first_sync_of_two_years_shows_progress_and_resumes_after_kill_9(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """`deskterm sync once amazon-us` over two years of history, as a real process: SIGKILLed in the
+    middle of the orders, then run again to the end. Nothing lost, nothing twice, the second run
+    starts where the first stopped, and a terminal shows each phase's progress."""
+    import re
+    import sqlite3
+
+    from test_spapi_server import shipment_event
+
+    monkeypatch.setenv("T_SP_REFRESH", "Atzr|two-years")
+    for key in ("T_LWA_ID", "T_LWA_SECRET"):
+        monkeypatch.setenv(key, SECRETS[key])
+    start = NOW - dt.timedelta(days=730)
+    server = SpApiServer(refresh_token="Atzr|two-years", client_id=SECRETS["T_LWA_ID"],
+                         client_secret=SECRETS["T_LWA_SECRET"], now=lambda: NOW, report_polls=0,
+                         page_sizes={"getOrders": 25},   # several pages per 90-day window
+                         rates={operation: "200" for operation in ("getOrders", "getOrderItems", "createReport",
+                                                                    "getReportDocument", "listFinancialEvents")})
+    for n in range(600):  # one order every 29 hours, from two years ago
+        server.add_order(order(n, start + dt.timedelta(hours=1 + 29 * n)), [order_item(n, sku=f"SKU-{n % 7}")])
+    for n in range(48):   # a refund every 15 days: the refunds span five 180-day windows
+        refund = shipment_event(f"113-{n:07d}-{(n * 7919) % 10_000_000:07d}", start + dt.timedelta(days=1 + 15 * n))
+        refund["ShipmentItemAdjustmentList"] = [{
+            "SellerSKU": "TORCH-01", "QuantityShipped": 1, "ItemChargeAdjustmentList": [
+                {"ChargeType": "Principal", "ChargeAmount": {"CurrencyCode": "USD", "CurrencyAmount": -24.99}}]}]
+        del refund["ShipmentItemList"]
+        server.add_financial_events("RefundEventList", [refund])
+    for report_type, fixture in (("GET_LEDGER_DETAIL_VIEW_DATA", "ledger_detail.txt"),
+                                 ("GET_FBA_FULFILLMENT_REMOVAL_ORDER_DETAIL_DATA", "removal_order_detail.txt"),
+                                 ("GET_FBA_FULFILLMENT_REMOVAL_SHIPMENT_DETAIL_DATA", "removal_shipment_detail.txt")):
+        server.add_report(report_type, (FIXTURES / fixture).read_text())
+    home = tmp_path / "ws"
+    home.mkdir()
+    command = [sys.executable, "-m", "deskterm", "--home", str(home), "--now", "2026-11-20T12:00:00Z",
+               "sync", "once", "amazon-us"]
+    with server:
+        (home / "config.toml").write_text(
+            '[channels.amazon-us]\nkind = "amazon"\nregion = "na"\nmarketplaces = ["ATVPDKIKX0DER"]\n'
+            'refresh_token_env = "T_SP_REFRESH"\nlwa_app_id_env = "T_LWA_ID"\nlwa_client_secret_env = "T_LWA_SECRET"\n'
+            f'endpoint = "{server.endpoint}"\nlwa_token_url = "{server.token_url}"\nhistory_days = 730\n')
+        status, _out, first_terminal = run_under_a_terminal(
+            command, until=lambda: len(server.calls("getOrderItems")) >= 250)
+        assert status == -9
+        committed = counts(home)[0]
+        assert 100 <= committed < 250 and counts(home) == (committed, committed, committed)
+        queries_before, items_before = len(server.calls("getOrders")), len(server.calls("getOrderItems"))
+
+        status, out, terminal = run_under_a_terminal(command)
+    assert status == 0, out + terminal
+    assert counts(home) == (600, 600, 600)
+    fetched = dict((kind, int(n)) for n, kind in re.findall(r"(\d+) (\w+)", out.split(":", 1)[1].split(", 0 sent")[0]))
+    assert fetched == {"orders": 600 - committed, "refunds": 48, "ledger": 10, "removals": 11}
+    resumed = server.calls("getOrders")[queries_before]
+    assert "NextToken" in resumed or resumed["LastUpdatedAfter"] > "2024-11-20T12:00:00Z"  # not from the start
+    assert len(server.calls("getOrderItems")) - items_before == 600 - committed  # only the page cut off twice
+
+    windows = [(c["PostedAfter"], c["PostedBefore"]) for c in server.calls("listFinancialEvents") if "PostedAfter" in c]
+    assert [w[0] for w in windows[1:]] == [w[1] for w in windows[:-1]] and len(windows) == 5  # back to back
+    assert windows[0][0] == "2024-11-20T11:58:00Z" and windows[-1][1] == "2026-11-20T11:58:00Z"
+    assert all(dt.datetime.fromisoformat(b) - dt.datetime.fromisoformat(a) <= dt.timedelta(days=180) for a, b in windows)
+    with sqlite3.connect(home / "deskterm.db") as conn:
+        assert conn.execute("SELECT count(*), count(DISTINCT order_id) FROM refunds").fetchone() == (48, 48)
+        assert conn.execute("SELECT (SELECT count(*) FROM removal_orders), (SELECT count(*) FROM removal_shipments)"
+                            ).fetchone() == (6, 5)
+
+    assert re.search(r"amazon-us orders US \[#*\.+\] \d+/730 days", first_terminal)  # part of the way
+    assert int(re.search(r"orders US \[[#.]+\] (\d+)/730 days", terminal)[1]) >= 90  # the bar goes on where it was
+    for finished in ("amazon-us orders US [" + "#" * 30 + "] 730/730 days",
+                     "amazon-us reports [" + "#" * 30 + "] 6/6 reports",
+                     "amazon-us refunds [" + "#" * 30 + "] 730/730 days"):
+        assert finished in terminal

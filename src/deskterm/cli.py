@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from deskterm.index import SearchIndex
     from deskterm.reconcile.book import ClaimBook
     from deskterm.reconcile.scan import ScanOutcome
+    from deskterm.sync.base import ProgressLine
     from deskterm.triage.assess import Triage
 
 
@@ -134,16 +135,29 @@ class Session:
 
     def progress(self, label: str) -> Callable[[int, int], None] | None:
         """A progress callback drawing a bar on stderr when it is a terminal (None otherwise)."""
+        phases = self.phases(label)
+        return (lambda done, total: phases("", done, total)) if phases else None
+
+    def phases(self, label: str) -> "ProgressLine | None":
+        """A bar per phase on stderr when it is a terminal (None otherwise, so cron logs stay quiet):
+        one line redrawn in place, left behind when its phase is done or the next one starts."""
         if self.json_output or not sys.stderr.isatty():
             return None
+        drawn = {"phase": None, "width": 0}
 
-        def draw(done: int, total: int) -> None:
-            width = 30
-            filled = width * done // max(total, 1)
-            end = "\n" if done >= total else ""
-            click.echo(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,}", err=True, nl=False)
-            if end:
+        def draw(phase: str, done: int, total: int, unit: str = "") -> None:
+            if drawn["phase"] not in (None, phase):
                 click.echo("", err=True)
+                drawn["width"] = 0
+            drawn["phase"] = phase
+            filled = 30 * min(done, total) // max(total, 1)
+            text = one_line(" ".join(part for part in (label, phase) if part)
+                            + f" [{'#' * filled}{'.' * (30 - filled)}] {done:,}/{total:,} {unit}".rstrip())
+            click.echo("\r" + text.ljust(drawn["width"]), err=True, nl=False)
+            drawn["width"] = len(text)
+            if done >= total:
+                click.echo("", err=True)
+                drawn["phase"], drawn["width"] = None, 0
 
         return draw
 

@@ -513,7 +513,36 @@ CREATE TABLE sync_events (
 );
 """
 
+# Conversations of API channels, and fees and adjustments from Finances listFinancialEvents (refunds go to `refunds`): what Amazon
+# charged per order line, and its inventory adjustments (WAREHOUSE_LOST, REVERSAL_REIMBURSEMENT, ...),
+# often days before the Reimbursements report carries them. Keyed so a re-read window adds nothing.
+V9 = """
+CREATE TABLE financial_events (
+    id INTEGER PRIMARY KEY,
+    event_key BLOB NOT NULL UNIQUE,
+    event_group TEXT NOT NULL,            -- fee | adjustment
+    posted_at TEXT NOT NULL,
+    order_id TEXT,
+    sku TEXT,
+    fnsku TEXT,
+    type TEXT NOT NULL,                   -- FeeType (Commission, FBAPerUnitFulfillmentFee, ...) or AdjustmentType
+    quantity INTEGER,
+    amount TEXT,
+    currency TEXT,
+    source TEXT NOT NULL
+);
+CREATE INDEX financial_events_order ON financial_events(order_id);
+-- A conversation kept by a channel's API (a TikTok Shop chat) and the ticket it is filed as.
+CREATE TABLE channel_threads (
+    channel TEXT NOT NULL,                -- the sync channel's name in config.toml
+    thread_id TEXT NOT NULL,
+    ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+    PRIMARY KEY (channel, thread_id)
+) WITHOUT ROWID;
+CREATE INDEX channel_threads_ticket ON channel_threads(ticket_id);
+"""
+
 # Append new migrations; never edit one that has shipped.
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8]
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8, V9]
 
 SCHEMA_VERSION = len(MIGRATIONS)

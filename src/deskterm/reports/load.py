@@ -376,13 +376,14 @@ def _upsert_shipments(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> N
     )
 
 
-def insert_refunds(conn: sqlite3.Connection, refunds: list[tuple[Any, ...]]) -> None:
-    """A refund is keyed by order, SKU and posting day, so both finance reports agree on one row."""
-    conn.executemany(
+def insert_refunds(conn: sqlite3.Connection, refunds: list[tuple[Any, ...]]) -> int:
+    """A refund is keyed by order, SKU and posting day, so both finance reports agree on one row.
+    Returns how many were new."""
+    return conn.executemany(
         "INSERT OR IGNORE INTO refunds (refund_key, order_id, sku, marketplace, refund_date, quantity, amount, "
         "currency, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [(digest((r[0], r[1], r[3])),) + r for r in refunds],
-    )
+    ).rowcount
 
 
 def _settlement_refunds(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:

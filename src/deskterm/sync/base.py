@@ -8,13 +8,15 @@ person (never a secret) when the channel cannot be synced now.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import math
 import os
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from deskterm.errors import UserError
 from deskterm.store import Store
@@ -22,6 +24,10 @@ from deskterm.store import Store
 
 class SyncFailure(Exception):
     """The channel could not be synced now (network, login, server); the runner retries later."""
+
+
+class ExpiredCursor(Exception):
+    """The server no longer accepts the page token we saved."""
 
 
 @dataclass
@@ -33,7 +39,28 @@ class SyncReport:
     events: list[str] = field(default_factory=list)   # operator events (a UIDVALIDITY change, ...)
 
 
-Progress = Callable[[int, int], None] | None
+class ProgressLine(Protocol):
+    """How far one phase of a pass has come (`phase` names it, `unit` counts it): a first sync of
+    two years takes hours under Amazon's rate limits, and a person watching wants to see it move."""
+
+    def __call__(self, phase: str, done: int, total: int, unit: str = "") -> None: ...
+
+
+Progress = ProgressLine | None
+
+
+class Days:
+    """Progress through a span of time, in whole days: what a pass walking history by date shows."""
+
+    def __init__(self, phase: str, start: dt.datetime, end: dt.datetime, progress: Progress) -> None:
+        self.phase, self.start, self.end, self.progress = phase, start, end, progress
+        self.total = max(1, math.ceil((end - start) / dt.timedelta(days=1)))
+
+    def __call__(self, reached: dt.datetime) -> None:
+        if self.progress:
+            done = (self.total if reached >= self.end
+                    else min(self.total - 1, max(0, (reached - self.start) // dt.timedelta(days=1))))
+            self.progress(self.phase, done, self.total, "days")
 
 
 class Connector(Protocol):

@@ -110,7 +110,7 @@ class ImapConnector:
             if not readonly:
                 client.add_flags(batch, [b"\\Seen"])
             if progress:
-                progress(start + len(batch), len(uids))
+                progress(mailbox, start + len(batch), len(uids), "messages")
         if not uids:
             with self.store.write() as conn:
                 save_cursor(conn, self.name, mailbox, {"last_uid": last_uid, "exists": exists}, validity)

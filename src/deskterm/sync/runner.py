@@ -65,7 +65,7 @@ def connector_for(session: "Session", name: str) -> Any:
         from deskterm.sync.amazon import AmazonConnector
 
         return AmazonConnector(session.store, name, channel, session.workspace.data_dir / "downloads")
-    raise UserError(f"channel {name}: syncing {channel['kind']} channels is not built yet")
+    raise UserError(f"channel {name}: deskterm cannot sync {channel['kind']!r} channels")
 
 
 def sync_channel(session: "Session", name: str, progress: bool = True) -> tuple[SyncReport, str | None]:
@@ -77,7 +77,7 @@ def sync_channel(session: "Session", name: str, progress: bool = True) -> tuple[
     try:
         with ChannelLock(session.workspace.data_dir / "locks", name):
             connector = connector_for(session, name)
-            connector.pull(report, session.progress(f"{name}") if progress else None)
+            connector.pull(report, session.phases(name) if progress else None)
             connector.push(report)
     except (SyncFailure, UserError) as exc:
         _record(session, name, error=str(exc))

@@ -29,9 +29,9 @@ class AmazonConnector:
     def pull(self, report: SyncReport, progress: Progress = None) -> None:
         ensure_channel(self.store, self.name, "amazon")
         sync_orders(self.store, self.name, self.channel, self.caller, report, progress)
-        sync_reports(self.store, self.name, self.channel, self.caller, report, self.downloads)
+        sync_reports(self.store, self.name, self.channel, self.caller, report, self.downloads, progress)
         sync_inbound(self.store, self.name, self.channel, self.caller, report)
-        sync_finances(self.store, self.name, self.channel, self.caller, report)
+        sync_finances(self.store, self.name, self.channel, self.caller, report, progress)
 
     def push(self, report: SyncReport) -> None:
         return None

@@ -21,7 +21,7 @@ from sp_api.base.exceptions import (SellingApiBadRequestException, SellingApiExc
                                     SellingApiGatewayTimeoutException, SellingApiRequestThrottledException,
                                     SellingApiServerException, SellingApiTemporarilyUnavailableException)
 
-from deskterm.sync.base import SyncFailure
+from deskterm.sync.base import ExpiredCursor, SyncFailure
 
 # (requests per second, burst), from the usage plans in the models of ../shared/spapi-models/.
 USAGE_PLANS = {
@@ -34,10 +34,6 @@ BACKOFF_BASE = 1.0
 BACKOFF_CAP = 60.0
 _TRANSIENT = (SellingApiRequestThrottledException, SellingApiServerException,
               SellingApiTemporarilyUnavailableException, SellingApiGatewayTimeoutException)
-
-
-class ExpiredCursor(Exception):
-    """Amazon no longer accepts the NextToken we saved."""
 
 
 @dataclass

@@ -18,7 +18,7 @@ from deskterm.clock import iso, parse_instant
 from deskterm.store import Store
 from deskterm.sync.amazon.calls import Caller, ExpiredCursor
 from deskterm.sync.amazon.client import make_client
-from deskterm.sync.amazon.rows import upsert_row
+from deskterm.sync.rows import upsert_row
 from deskterm.sync.base import SyncReport, cursor, save_cursor
 
 OVERLAP = dt.timedelta(minutes=10)

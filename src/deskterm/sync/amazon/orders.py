@@ -2,7 +2,9 @@
 
 Each page of orders, with its items, is written in one transaction together with the cursor
 (the query window and the NextToken), so an interrupted first sync of two years resumes at the
-page it stopped on. Order lines take the same row keys as the All Orders report's (order id and
+page it stopped on. History is walked in windows of 90 days of LastUpdateDate: Amazon gives no
+total, and the windows are what lets a first sync show how far it has come, at the price of one
+extra getOrders call (a minute of its rate, once the burst is spent) per window. Order lines take the same row keys as the All Orders report's (order id and
 SKU), so the report and the API describe one line, never two. Everything specific to v0 lives in
 this module: moving to v2026-01-01 `searchOrders` (Amazon retires v0 on 2027-03-27) replaces it.
 """
@@ -20,48 +22,53 @@ from deskterm.clock import iso, parse_instant
 from deskterm.store import Store
 from deskterm.sync.amazon.calls import Caller, ExpiredCursor
 from deskterm.sync.amazon.client import make_client, marketplace
-from deskterm.sync.amazon.rows import upsert_row
-from deskterm.sync.base import Progress, SyncReport, cursor, save_cursor
+from deskterm.sync.rows import upsert_order, upsert_row
+from deskterm.sync.base import Days, Progress, SyncReport, cursor, save_cursor
 
 SETTLE = dt.timedelta(minutes=2)      # Amazon asks for LastUpdatedBefore at least two minutes ago
+WINDOW = dt.timedelta(days=90)        # a first sync walks its history in windows, so it can show progress
 OVERLAP = dt.timedelta(minutes=10)    # re-query this much earlier after an expired NextToken
 
 
 def sync_orders(store: Store, name: str, channel: dict[str, Any], caller: Caller, report: SyncReport,
                 progress: Progress = None) -> None:
     now = store.clock.now()
+    end = now - SETTLE
     for marketplace_id in channel["marketplaces"]:
         client = make_client(Orders, name, channel, marketplace_id)
         code = _code(name, marketplace_id)
         scope = f"orders:{marketplace_id}"
         with store.write() as conn:
             state, _ = cursor(conn, name, scope)
-        after = state.get("after") or iso(now - dt.timedelta(days=channel["history_days"]))
-        until = state.get("until") or iso(now - SETTLE)
+        after = parse_instant(state["after"]) if state.get("after") else now - dt.timedelta(days=channel["history_days"])
         token = state.get("next_token")
-        pages = 0
-        while True:
+        until = parse_instant(state["until"]) if token and state.get("until") else min(end, after + WINDOW)
+        begun = parse_instant(state["from"]) if state.get("from") else after  # a resumed first sync's bar goes on
+        shown = Days(f"orders {code or marketplace_id}", begun, end, progress)
+        while token or after < end:
             try:
                 if token:
                     response = caller("getOrders", client.get_orders, expect="Orders", NextToken=token)
                 else:
-                    response = caller("getOrders", client.get_orders, expect="Orders", LastUpdatedAfter=after,
-                                      LastUpdatedBefore=until, MaxResultsPerPage=100)
+                    response = caller("getOrders", client.get_orders, expect="Orders", LastUpdatedAfter=iso(after),
+                                      LastUpdatedBefore=iso(until), MaxResultsPerPage=100)
             except ExpiredCursor:
-                token, after = None, iso(parse_instant(after) - OVERLAP)  # the upserts absorb the overlap
+                token, after = None, after - OVERLAP  # the upserts absorb the overlap
                 continue
             orders = (response.payload or {}).get("Orders", [])
             items = {order["AmazonOrderId"]: _items(client, caller, order["AmazonOrderId"]) for order in orders}
             token = response.next_token
             with store.write() as conn:
                 report.fetched["orders"] += _store_page(conn, store, name, code, orders, items)
-                save_cursor(conn, name, scope, {"after": after, "until": until, "next_token": token} if token
-                            else {"after": until})
-            pages += 1
-            if progress:
-                progress(pages, pages + (1 if token else 0))
-            if not token:
-                break
+                save_cursor(conn, name, scope, {"after": iso(after), "until": iso(until), "next_token": token,
+                                                "from": iso(begun)} if token else
+                            {"after": iso(until), **({"from": iso(begun)} if until < end else {})})
+            if token:  # within a window, the newest change seen so far is the best guess of how far it has come
+                shown(max((parse_instant(o["LastUpdateDate"]) for o in orders if o.get("LastUpdateDate")),
+                          default=after))
+            else:
+                shown(until)
+                after, until = until, min(end, until + WINDOW)
 
 
 def _code(name: str, marketplace_id: str) -> str | None:
@@ -103,10 +110,7 @@ def _store_page(conn, store: Store, name: str, code: str | None, orders: list[di
             "latest_delivery_date": (iso(parse_instant(order["LatestDeliveryDate"]))
                                      if order.get("LatestDeliveryDate") else None),
         }
-        names = ", ".join(header)
-        updates = ", ".join(f"{k} = coalesce(excluded.{k}, orders.{k})" for k in header if k != "order_id")
-        conn.execute(f"INSERT INTO orders ({names}) VALUES ({', '.join('?' * len(header))}) ON CONFLICT(order_id)"
-                     f" DO UPDATE SET {updates}", list(header.values()))
+        upsert_order(conn, header)
         for item in items.get(order["AmazonOrderId"], []):
             line = {"order_id": order["AmazonOrderId"], "sku": item.get("SellerSKU"), "asin": item.get("ASIN"),
                     "product_name": item.get("Title"), "item_status": order.get("OrderStatus"),

@@ -26,7 +26,7 @@ from deskterm.reports.load import load_report
 from deskterm.store import Store
 from deskterm.sync.amazon.calls import Caller
 from deskterm.sync.amazon.client import make_client
-from deskterm.sync.base import SyncFailure, SyncReport, cursor, save_cursor
+from deskterm.sync.base import Progress, SyncFailure, SyncReport, cursor, save_cursor
 
 # report type: how often a new window is asked for
 REPORTS = {
@@ -44,31 +44,47 @@ DOWNLOAD_ATTEMPTS = 3
 
 
 def sync_reports(store: Store, name: str, channel: dict[str, Any], caller: Caller, report: SyncReport,
-                 downloads: Path) -> None:
+                 downloads: Path, progress: Progress = None) -> None:
+    due = [(marketplace_id, report_type) for marketplace_id in channel["marketplaces"]
+           for report_type, every in REPORTS.items() if _due(store, name, marketplace_id, report_type, every)]
+    for position, (marketplace_id, report_type) in enumerate(due):
+        if progress:
+            progress("reports", position, len(due), "reports")
+        _sync_report(store, name, channel, caller, report, downloads, marketplace_id, report_type)
+    if progress and due:
+        progress("reports", len(due), len(due), "reports")
+
+
+def _due(store: Store, name: str, marketplace_id: str, report_type: str, every: dt.timedelta) -> bool:
+    """A report is due when one is pending at Amazon, or its last window ended `every` ago."""
+    with store.write() as conn:
+        state, _ = cursor(conn, name, f"report:{marketplace_id}:{report_type}")
+    return bool(state.get("pending") or not state.get("through")
+                or store.clock.now() - parse_instant(state["through"]) >= every)
+
+
+def _sync_report(store: Store, name: str, channel: dict[str, Any], caller: Caller, report: SyncReport,
+                 downloads: Path, marketplace_id: str, report_type: str) -> None:
     now = store.clock.now()
-    for marketplace_id in channel["marketplaces"]:
-        client = make_client(Reports, name, channel, marketplace_id)
-        for report_type, every in REPORTS.items():
-            scope = f"report:{marketplace_id}:{report_type}"
-            with store.write() as conn:
-                state, _ = cursor(conn, name, scope)
-            through = parse_instant(state["through"]) if state.get("through") else None
-            if not state.get("pending") and through and now - through < every:
-                continue  # not due yet
-            if not state.get("pending"):
-                start = (through - LOOK_BACK) if through else now - dt.timedelta(days=min(channel["history_days"], 540))
-                created = caller("createReport", client.create_report, expect="reportId", reportType=report_type,
-                                 marketplaceIds=[marketplace_id], dataStartTime=iso(start), dataEndTime=iso(now))
-                state = {"through": state.get("through"), "pending": created.payload["reportId"], "until": iso(now)}
-                with store.write() as conn:
-                    save_cursor(conn, name, scope, state)
-            done = _wait(client, caller, state["pending"])
-            if done is None:
-                continue  # still being built: the next pass looks again
-            if done.get("processingStatus") == "DONE":
-                _load(store, client, caller, done["reportDocumentId"], report_type, state["pending"], downloads, report)
-            with store.write() as conn:  # DONE, or CANCELLED (no data in the window): the window is behind us
-                save_cursor(conn, name, scope, {"through": state["until"]})
+    client = make_client(Reports, name, channel, marketplace_id)
+    scope = f"report:{marketplace_id}:{report_type}"
+    with store.write() as conn:
+        state, _ = cursor(conn, name, scope)
+    if not state.get("pending"):
+        through = parse_instant(state["through"]) if state.get("through") else None
+        start = (through - LOOK_BACK) if through else now - dt.timedelta(days=min(channel["history_days"], 540))
+        created = caller("createReport", client.create_report, expect="reportId", reportType=report_type,
+                         marketplaceIds=[marketplace_id], dataStartTime=iso(start), dataEndTime=iso(now))
+        state = {"through": state.get("through"), "pending": created.payload["reportId"], "until": iso(now)}
+        with store.write() as conn:
+            save_cursor(conn, name, scope, state)
+    done = _wait(client, caller, state["pending"])
+    if done is None:
+        return  # still being built: the next pass looks again
+    if done.get("processingStatus") == "DONE":
+        _load(store, client, caller, done["reportDocumentId"], report_type, state["pending"], downloads, report)
+    with store.write() as conn:  # DONE, or CANCELLED (no data in the window): the window is behind us
+        save_cursor(conn, name, scope, {"through": state["until"]})
 
 
 def _wait(client: Any, caller: Caller, report_id: str) -> dict[str, Any] | None:

@@ -21,3 +21,20 @@ def upsert_row(conn: sqlite3.Connection, table: str, row: dict[str, Any], key: t
         + ", ".join(f"{f} = excluded.{f}" for f in (*fields, "content_hash", "imported_at"))
         + f" WHERE {table}.content_hash != excluded.content_hash",
         [*values, occurrence_key(digest([row[k] for k in key]), 0), digest(values), source, 0, now])
+
+
+def upsert_order(conn: sqlite3.Connection, header: dict[str, Any]) -> None:
+    """An order's header from any channel: what this source knows replaces, what it lacks is kept."""
+    names = ", ".join(header)
+    updates = ", ".join(f"{k} = coalesce(excluded.{k}, orders.{k})" for k in header if k != "order_id")
+    conn.execute(f"INSERT INTO orders ({names}) VALUES ({', '.join('?' * len(header))}) ON CONFLICT(order_id)"
+                 f" DO UPDATE SET {updates}", list(header.values()))
+
+
+def customer_id(conn: sqlite3.Connection, channel: str, address: str | None, name: str | None) -> int | None:
+    """The buyer of a channel by their address there (e-mail, or the channel's buyer id)."""
+    if not address:
+        return None
+    conn.execute("INSERT INTO customers (channel, address, name) VALUES (?, ?, ?) ON CONFLICT(channel, address)"
+                 " DO UPDATE SET name = coalesce(excluded.name, name)", (channel, address, name))
+    return conn.execute("SELECT id FROM customers WHERE channel = ? AND address = ?", (channel, address)).fetchone()[0]
