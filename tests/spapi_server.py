@@ -35,11 +35,12 @@ import threading
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from loopback import LoopbackServer, Reply
 
 Json = dict[str, Any]
 
@@ -112,14 +113,6 @@ class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str, details: str = "") -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status, self.code, self.message, self.details = status, code, message, details
-
-
-@dataclass
-class Reply:
-    status: int
-    body: bytes = b""
-    content_type: str = "application/json"
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -217,7 +210,7 @@ def in_window(moment: datetime, after: datetime | None, before: datetime | None,
     return True
 
 
-class SpApiServer:
+class SpApiServer(LoopbackServer):
     """In-memory SP-API + LWA on 127.0.0.1, on a free port, in a background thread.
 
     Data in: `add_order`, `add_financial_events`, `add_report`, `add_shipment`.
@@ -263,45 +256,13 @@ class SpApiServer:
         self._cursors: dict[str, tuple[Cursor, int]] = {}
         self._expired_cursors: set[str] = set()
         self._sequence = itertools.count(1)
-        self._http: _Http | None = None
-        self._thread: threading.Thread | None = None
-
-    # lifecycle
-
-    def start(self) -> SpApiServer:
-        self._http = _Http(("127.0.0.1", 0), _Handler)
-        self._http.app = self
-        self._thread = threading.Thread(
-            target=self._http.serve_forever, kwargs={"poll_interval": 0.02}, name="spapi-server", daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._http:
-            self._http.shutdown()
-            self._http.server_close()
-            self._http = None
-
-    def __enter__(self) -> SpApiServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if not self._http:
-            raise RuntimeError("server not started")
-        return self._http.server_address[1]
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     @property
     def token_url(self) -> str:
         return f"{self.endpoint}/auth/o2/token"
+
+    def reply_headers(self, target: str) -> dict[str, str]:
+        return {} if target.startswith(("/download/", "/auth/")) else {"x-amzn-RequestId": str(uuid.uuid4())}
 
     # data in
 
@@ -700,38 +661,3 @@ class SpApiServer:
         if not entry:
             raise ApiError(404, "NotFound", f"Shipment {call.args['shipmentId']} not found")
         return {"payload": {"ItemData": list(entry[1]), "NextToken": None}}
-
-
-class _Http(ThreadingHTTPServer):
-    daemon_threads = True
-    app: SpApiServer
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server: _Http
-
-    def do_GET(self) -> None:
-        self._respond("GET")
-
-    def do_POST(self) -> None:
-        self._respond("POST")
-
-    def _respond(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        headers = {key.lower(): value for key, value in self.headers.items()}
-        reply = self.server.app.handle(method, self.path, headers, body)
-        self.send_response(reply.status)
-        self.send_header("Content-Type", reply.content_type)
-        self.send_header("Content-Length", str(len(reply.body)))
-        if not self.path.startswith(("/download/", "/auth/")):
-            self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
-        for key, value in reply.headers.items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(reply.body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the request log on the server object is the record tests read."""

@@ -97,12 +97,13 @@ class Actions:
             if problems and not force:
                 raise UserError(f"reply to ticket {ticket_id} not queued: " + "; ".join(problems)
                                 + ". Fix it, or send anyway with --force.")
-            sender = self._sender(ticket["channel"])
+            # a TikTok reply leaves through TikTok's chat, from the shop: no mail address is involved
+            sender = "TikTok Shop" if ticket["channel"] == "tiktok" else self._sender(ticket["channel"])
             recipient = self._recipient(conn, ticket)
             parent = conn.execute(
                 "SELECT message_id, refs FROM messages WHERE ticket_id = ? AND direction = 'inbound'"
                 " ORDER BY sent_at DESC, id DESC LIMIT 1", (ticket_id,)).fetchone()
-            message_id = f"<{uuid.uuid4().hex}@{sender.rsplit('@', 1)[1]}>"
+            message_id = f"<{uuid.uuid4().hex}@{sender.rsplit('@', 1)[1] if '@' in sender else 'tiktok.invalid'}>"
             now = self._now()
             subject = _one_line(ticket["subject"] or "")
             subject = subject if subject.lower().startswith("re:") else f"Re: {subject}".strip()

@@ -81,8 +81,10 @@ class Session:
 
     def triage(self) -> "Triage":
         """Triage, brought up to date (new messages read, tickets recomputed) before it is used."""
+        from deskterm.links import link_shop_orders
+
         engine = self.triage_engine()
-        engine.refresh()
+        engine.refresh(link_shop_orders(self.store))  # a linked order can change a ticket's risk
         return engine
 
     def triage_engine(self) -> "Triage":

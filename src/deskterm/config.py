@@ -115,15 +115,19 @@ _CHANNEL_KINDS: dict[str, dict[str, Key]] = {
         "shop": Key(str, required=True),
         "access_token_env": Key(str),
         "access_token_file": Key(str),
+        "api_version": Key(str, "2026-01"),   # pinned: fields change between versions
         "endpoint": Key(str),
     },
     "tiktok": {
-        "shop": Key(str, required=True),
+        "shop": Key(str, required=True),      # the shop's name, id or code among those the app may use
+        "app_key": Key(str),
         "app_key_env": Key(str),
         "app_secret_env": Key(str),
-        "access_token_env": Key(str),
-        "access_token_file": Key(str),
+        "app_secret_file": Key(str),
+        "refresh_token_env": Key(str),
+        "refresh_token_file": Key(str),
         "endpoint": Key(str),
+        "auth_endpoint": Key(str),
     },
 }
 

@@ -513,7 +513,7 @@ CREATE TABLE sync_events (
 );
 """
 
-# Conversations of API channels, and fees and adjustments from Finances listFinancialEvents (refunds go to `refunds`): what Amazon
+# Conversations of API channels, the merchant order id of MCF shipments, and fees and adjustments from Finances listFinancialEvents (refunds go to `refunds`): what Amazon
 # charged per order line, and its inventory adjustments (WAREHOUSE_LOST, REVERSAL_REIMBURSEMENT, ...),
 # often days before the Reimbursements report carries them. Keyed so a re-read window adds nothing.
 V9 = """
@@ -540,6 +540,10 @@ CREATE TABLE channel_threads (
     PRIMARY KEY (channel, thread_id)
 ) WITHOUT ROWID;
 CREATE INDEX channel_threads_ticket ON channel_threads(ticket_id);
+-- The seller's own order id on an FBA shipment: for Multi-Channel Fulfillment, the web shop's order.
+ALTER TABLE customer_shipments ADD COLUMN merchant_order_id TEXT;
+CREATE INDEX customer_shipments_merchant_order ON customer_shipments(merchant_order_id)
+    WHERE merchant_order_id IS NOT NULL;
 """
 
 # Append new migrations; never edit one that has shipped.

@@ -60,6 +60,13 @@ def _dicts(rows: list[Any], drop: tuple[str, ...] = ()) -> list[dict[str, Any]]:
 _REPORT_META = ("row_key", "content_hash", "imported_at")
 
 
+def _merchant_ids(order: Any) -> tuple[str | None, str | None, str | None]:
+    """The ids an MCF app may give Amazon for a shop's order: its name ("#1001"), its number, its id."""
+    if order["channel"] != "shopify":
+        return (None, None, None)
+    return (order["order_id"], order["order_id"].lstrip("#"), order["merchant_order_id"])
+
+
 def ticket_view(store: Store, ticket_id: int) -> dict[str, Any] | None:
     """A ticket with its conversation and its order context, for `show` and the TUI."""
     ticket = store.row(
@@ -90,8 +97,9 @@ def ticket_view(store: Store, ticket_id: int) -> dict[str, Any] | None:
             " WHERE l.order_id = ? ORDER BY l.id", (row["order_id"],)))
         order["shipments"] = _dicts(store.rows(
             "SELECT shipment_id, shipment_date, sku, quantity, carrier, tracking_number, estimated_arrival,"
-            " fulfillment_center FROM customer_shipments WHERE order_id = ? ORDER BY shipment_date, id",
-            (row["order_id"],)))
+            " fulfillment_center FROM customer_shipments WHERE order_id = ?"
+            " OR merchant_order_id IN (?, ?, ?) ORDER BY shipment_date, id",  # Amazon's MCF parcels of a shop order
+            (row["order_id"], *_merchant_ids(row))))
         orders.append(order)
     ticket_dict = {k: ticket[k] for k in ticket.keys()}
     ticket_dict["tags"] = json.loads(ticket_dict["tags"] or "[]")

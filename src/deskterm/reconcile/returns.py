@@ -70,7 +70,8 @@ def _refunds(store: Store) -> dict[tuple[str, str], dict]:
             " coalesce(r.marketplace, o.marketplace) AS marketplace, r.source, l.item_price, l.quantity AS line_quantity"
             " FROM refunds r JOIN orders o ON o.order_id = r.order_id"
             " LEFT JOIN order_lines l ON l.order_id = r.order_id AND +l.sku = r.sku"  # by order: SKUs repeat
-            " WHERE o.fulfillment_channel IN ('Amazon', 'AFN') ORDER BY r.refund_date, r.id"):
+            " WHERE o.fulfillment_channel IN ('Amazon', 'AFN') AND o.channel = 'amazon'"  # not MCF: Amazon refunded
+            " ORDER BY r.refund_date, r.id"):
         group = grouped.get((row["order_id"], row["sku"]))
         if group is None:
             group = grouped[(row["order_id"], row["sku"])] = {

@@ -87,6 +87,7 @@ FULFILLED_SHIPMENTS = ReportType(
     "fulfilled_shipments", "orders", "customer_shipments",
     (
         col("order_id", "amazon-order-id", required=True, detect=True),
+        col("merchant_order_id"),
         col("shipment_id"),
         col("shipment_item_id", required=True, detect=True),
         col("order_item_id", "amazon-order-item-id"),

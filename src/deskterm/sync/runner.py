@@ -65,6 +65,15 @@ def connector_for(session: "Session", name: str) -> Any:
         from deskterm.sync.amazon import AmazonConnector
 
         return AmazonConnector(session.store, name, channel, session.workspace.data_dir / "downloads")
+    if channel["kind"] == "tiktok":
+        from deskterm.sync.tiktok import TikTokConnector
+
+        return TikTokConnector(session.store, name, channel, session.workspace.data_dir / "tokens" / f"{name}.json",
+                               session.config.undo_seconds)
+    if channel["kind"] == "shopify":
+        from deskterm.sync.shopify import ShopifyConnector
+
+        return ShopifyConnector(session.store, name, channel)
     raise UserError(f"channel {name}: deskterm cannot sync {channel['kind']!r} channels")
 
 
