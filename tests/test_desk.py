@@ -192,7 +192,7 @@ def test_note_tag_assign_take_and_filters(inbox: Path, cli, monkeypatch: pytest.
         actions = [row[0] for row in conn.execute("SELECT action FROM audit_log WHERE object = ? ORDER BY seq",
                                                   (f"ticket:{joe}",))]
         details = " ".join(row[0] for row in conn.execute("SELECT detail FROM audit_log"))
-    assert actions == ["note", "tag", "tag", "assign"]
+    assert actions == ["note", "tag", "tag", "assign", "ticket.viewed", "ticket.viewed"]  # each show is a view
     assert "out for delivery" not in details  # ids and counts only
 
 

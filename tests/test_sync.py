@@ -102,6 +102,20 @@ def test_first_incremental_and_repeated_sync(account, dovecot) -> None:
     assert len(found) == 8
 
 
+def test_a_message_over_the_size_limit_is_quarantined_by_its_head_never_fetched_whole(account, dovecot) -> None:
+    from deskterm.mail.parse import MAX_MESSAGE_BYTES
+
+    home, user = account
+    filler = ("x" * 998 + "\r\n").encode() * (MAX_MESSAGE_BYTES // 1000 + 1000)
+    huge = relay_mail(1, body="A video of the broken lid, attached.").replace(b"\r\n\r\n", b"\r\n\r\n" + filler, 1)
+    dovecot.append(user, [relay_mail(0), huge, relay_mail(2)])
+    result = sync(home)
+    assert result["ok"] and result["fetched"] == {"messages": 2, "quarantined": 1}
+    held = json.loads(deskterm(home, "quarantine", "--json").stdout)
+    assert len(held) == 1 and held[0]["line"] == 2 and "limit" in held[0]["reason"]  # line: the UID
+    assert len(held[0]["raw"]) <= 1024 * 1024  # only the head was fetched and kept
+
+
 def test_uidvalidity_change_deletes_nothing_and_rereads(account, dovecot) -> None:
     home, user = account
     write_config(home, dovecot.port, user, 1, mailboxes=("Relay",))

@@ -418,6 +418,10 @@ def test_a_first_sync_of_two_years_shows_progress_and_resumes_after_kill_9(tmp_p
         assert conn.execute("SELECT count(*), count(DISTINCT order_id) FROM refunds").fetchone() == (48, 48)
         assert conn.execute("SELECT (SELECT count(*) FROM removal_orders), (SELECT count(*) FROM removal_shipments)"
                             ).fetchone() == (6, 5)
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    checked = subprocess.run([sys.executable, "-m", "deskterm", "--home", str(home), "index", "check", "--json"],
+                             capture_output=True, text=True, timeout=60)
+    assert json.loads(checked.stdout)["ok"], checked.stdout
 
     assert re.search(r"amazon-us orders US \[#*\.+\] \d+/730 days", first_terminal)  # part of the way
     assert int(re.search(r"orders US \[[#.]+\] (\d+)/730 days", terminal)[1]) >= 90  # the bar goes on where it was

@@ -216,3 +216,15 @@ def test_an_mcf_order_shows_amazons_parcel_and_the_fba_catalogue(shopify) -> Non
                                        capture_output=True, text=True, timeout=60).stdout)
     assert rows(home, "SELECT count(*) FROM refunds r JOIN orders o USING (order_id)"
                       " WHERE o.fulfillment_channel = 'Amazon'") == [(15,)] and claims == []
+
+
+def test_an_order_with_more_lines_than_a_page_is_read_whole(shopify) -> None:
+    server, home, clock = shopify
+    lines = [line_item(90_000 + k, f"BULK-{k:02d}") for k in range(45)]
+    server.add_order(order(400, NOW - dt.timedelta(days=1), lines=lines,
+                           refunds=[refund(400, stamp(NOW - dt.timedelta(days=1)), [(lines[k], 1)], index=k + 1)
+                                    for k in range(12)]))
+    report = sync(home, clock)
+    assert rows(home, "SELECT count(*) FROM order_lines WHERE order_id = '#1400'") == [(45,)]
+    assert [c.variables["after"] is not None for c in server.calls("DesktermOrderLines")] == [True]  # 20, then 25
+    assert report.events == ["Shopify order #1400: the first 10 refunds were read; it may have more"]

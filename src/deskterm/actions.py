@@ -73,7 +73,8 @@ class Actions:
 
     # -- reading -------------------------------------------------------------------------------
     def opened(self, ticket_id: int) -> None:
-        """Remember what this agent has seen of the ticket, for the collision check of a reply."""
+        """Remember what this agent has seen of the ticket, for the collision check of a reply, and
+        audit the view: a ticket shows a buyer's personal data."""
         with self.store.write() as conn:
             self._ticket(conn, ticket_id)
             last = conn.execute("SELECT coalesce(max(id), 0) FROM messages WHERE ticket_id = ?", (ticket_id,)).fetchone()[0]
@@ -81,6 +82,7 @@ class Actions:
                 "INSERT INTO ticket_views (ticket_id, agent, opened_at, last_message) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT(ticket_id, agent) DO UPDATE SET opened_at = excluded.opened_at,"
                 " last_message = excluded.last_message", (ticket_id, self.agent, self._now(), last))
+            self.store.audit(conn, "ticket.viewed", f"ticket:{ticket_id}", {}, actor=self.agent)
 
     # -- replying ------------------------------------------------------------------------------
     def reply(self, ticket_id: int, body: str, attachments: list[Attachment] = (), force: bool = False,

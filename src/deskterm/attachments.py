@@ -8,8 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import secrets
 from pathlib import Path
+
+# A file name is at most 255 bytes (NAME_MAX), not characters: 120 CJK characters are 360 bytes. Room
+# is left for the `N-` of a name already taken.
+MAX_NAME_BYTES = 200
+# Names Windows reserves for devices, with or without an extension: an evidence folder or its zip is
+# often opened there.
+_WINDOWS_RESERVED = re.compile(r"(?i)(?:con|prn|aux|nul|com[0-9]|lpt[0-9])(?:\.|$)")
 
 
 def attachment_path(root: Path, sha256: str) -> Path:
@@ -43,7 +51,7 @@ def export_file(folder: Path, name: str, data: bytes) -> Path:
     from deskterm.sanitize import safe_filename
 
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    base = safe_filename(name)
+    base = _fit(safe_filename(name))
     directory = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     try:
         temp = f".{secrets.token_hex(8)}.tmp"
@@ -68,3 +76,18 @@ def export_file(folder: Path, name: str, data: bytes) -> Path:
     finally:
         os.close(directory)
     return folder / final
+
+
+def _fit(name: str) -> str:
+    """`name` (already one safe segment) within MAX_NAME_BYTES, keeping its extension, and never a
+    name Windows reserves for a device."""
+    if _WINDOWS_RESERVED.match(name):
+        name = "_" + name
+    if len(name.encode("utf-8")) <= MAX_NAME_BYTES:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem or len(ext.encode("utf-8")) > 32:
+        stem, ext = name, ""
+    room = MAX_NAME_BYTES - (len(ext.encode("utf-8")) + 1 if ext else 0)
+    stem = stem.encode("utf-8")[:room].decode("utf-8", "ignore").rstrip(" .") or "attachment"
+    return f"{stem}.{ext}" if ext else stem

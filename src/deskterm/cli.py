@@ -394,6 +394,40 @@ def search_command(session: Session, words: tuple[str, ...], limit: int, sort: s
         session.say("    " + one_line(hit["snippet"])[:200])
 
 
+@cli.command("purge")
+@click.option("--days", type=click.IntRange(min=0), help="Days after delivery (default: purge_after_days, 30).")
+@click.option("--dry-run", is_flag=True, help="Count what would be purged; change nothing.")
+@json_option
+@pass_session
+def purge_command(session: Session, days: int | None, dry_run: bool) -> None:
+    """Remove buyers' names, addresses and phone numbers N days after delivery; keep the facts."""
+    from deskterm.purge import Purge, compact, evidence_subjects
+
+    outcome = Purge(session.store, session.config.purge_after_days if days is None else days).run(dry_run)
+    if not dry_run and (outcome.tickets or outcome.orders):
+        builder = session.evidence_builder()
+        for folder, subject in evidence_subjects(session.workspace.evidence_dir):
+            zipped = folder.with_name(folder.name + ".zip").exists()
+            if "claim" in subject:
+                builder.for_claim(subject["claim"]["claim_id"], make_zip=zipped)
+            elif "ticket" in subject:
+                builder.for_ticket(subject["ticket"]["id"], make_zip=zipped)
+            outcome.evidence_folders += 1
+        session.search_index().rebuild(session.progress("indexing"))  # deleted text lingers in old segments
+        outcome.index_rebuilt = True
+        outcome.wal_truncated = compact(session.store)
+    if session.json_output:
+        session.emit({"dry_run": dry_run, **outcome.as_json()})
+        return
+    verb = "would purge" if dry_run else "purged"
+    session.say(f"{verb} {outcome.tickets:,} tickets ({outcome.messages:,} messages, {outcome.customers:,} buyers) "
+                f"and the ship-to of {outcome.orders:,} orders, {outcome.days} days after delivery")
+    if not dry_run and (outcome.tickets or outcome.orders):
+        session.say(f"rebuilt {outcome.evidence_folders} evidence folders and the search index"
+                    + ("" if outcome.wal_truncated else "; another deskterm holds the database open: run purge "
+                       "again when it is closed to empty the write-ahead log"))
+
+
 @cli.group("index")
 def index_group() -> None:
     """The full-text index: a cache of the store."""

@@ -37,6 +37,7 @@ _TOP: dict[str, Key] = {
     "agent": Key(str),                 # who acts; else $DESKTERM_AGENT, else the login name
     "templates_dir": Key(str),         # reply templates; else templates/ beside config.toml
     "undo_seconds": Key(int, 10),      # a queued reply can be taken back this long; sync waits as long
+    "purge_after_days": Key(int, 30),  # buyers' personal data is removed this long after delivery (deskterm purge)
     "risk_rules_file": Key(str),
     "sourcing_costs_file": Key(str),
 }
@@ -142,6 +143,7 @@ class Config:
     agent: str | None = None
     templates_dir: str | None = None
     undo_seconds: int = 10
+    purge_after_days: int = 30
     keys: dict[str, str] = field(default_factory=dict)
     views: dict[str, dict[str, Any]] = field(default_factory=dict)
     risk_rules_file: str | None = None
@@ -178,6 +180,7 @@ class Config:
             "agent": self.agent,
             "templates_dir": self.templates_dir,
             "undo_seconds": self.undo_seconds,
+            "purge_after_days": self.purge_after_days,
             "keys": self.keys,
             "views": self.views,
             "risk_rules_file": self.risk_rules_file,
@@ -231,6 +234,7 @@ def _validate(raw: dict[str, Any], path: Path) -> Config:
         agent=values["agent"],
         templates_dir=values["templates_dir"],
         undo_seconds=values["undo_seconds"],
+        purge_after_days=values["purge_after_days"],
         keys=dict(keys),
         views={name: _check_table(view, _VIEW, f"views.{name}.", fail) for name, view in views.items()},
         risk_rules_file=values["risk_rules_file"],

@@ -11,7 +11,8 @@ import os
 from pathlib import Path
 
 from deskterm.mail.ingest import MailIngest
-from deskterm.mail.sources import RawMessage, is_maildir, looks_like_mbox, looks_like_message, read_maildir, read_mbox
+from deskterm.mail.sources import (is_maildir, looks_like_mbox, looks_like_message, read_maildir, read_mbox,
+                                   read_message_file)
 from deskterm.outcome import ImportOutcome, Rejection
 from deskterm.reports.load import load_report
 from deskterm.store import Store
@@ -57,7 +58,7 @@ def _import_path(store: Store, path: Path, display: str, mail: MailIngest, outco
         for raw in read_mbox(path, display):
             mail.add(raw)
     elif path.suffix.lower() == ".eml" or looks_like_message(head):
-        mail.add(RawMessage(display, None, path.read_bytes()))
+        mail.add(read_message_file(path, display))
     else:
         mail.flush()  # keep messages and report rows in the order the user gave them
         load_report(store, path, display, outcome)

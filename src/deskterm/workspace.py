@@ -84,6 +84,14 @@ class Workspace:
                 )
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.attachments_dir.mkdir(exist_ok=True, mode=0o700)
+        # Buyers' data lives in the database, and SQLite gives its -wal and -shm the database's mode.
+        # An existing database is never opened here: closing any descriptor of it would drop this
+        # process's SQLite locks on it (POSIX), so it is only created, or its mode changed by path.
+        try:
+            os.close(os.open(self.database, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
+        except FileExistsError:
+            if self.database.stat().st_mode & 0o077:
+                self.database.chmod(0o600)
 
 
 def _nearest_existing(path: Path) -> Path:

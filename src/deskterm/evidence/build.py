@@ -14,6 +14,7 @@ never written (deskterm does not keep one); names and relay aliases appear only 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import zlib
@@ -28,10 +29,17 @@ from deskterm.evidence.case_text import LANGUAGE_NAMES, case_text
 from deskterm.evidence.checklist import Item, checklist
 from deskterm.evidence.documents import matching
 from deskterm.evidence.facts import facts_for_claim, facts_for_order, identifiers
-from deskterm.evidence.folder import FolderWriter, write_zip
+from deskterm.evidence.folder import AMAZON_FILE_LIMIT, FolderWriter, write_zip
 from deskterm.reconcile.book import ClaimBook
 from deskterm.sanitize import for_terminal, one_line, safe_filename
 from deskterm.store import Store
+
+# A buyer's attachment larger than this, or an original message that large, is not copied into a folder
+# (its transcript line and the manifest's `not_copied` give its name and size): the case form refuses it,
+# and a hostile sender could fill the disk with a copy per build. The seller's own documents are copied
+# whatever their size (`--zip` warns about them).
+MAX_ATTACHMENT_BYTES = AMAZON_FILE_LIMIT
+_OVER_LIMIT = f"over the {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB limit of a case attachment"
 
 KIND_WORDS = {
     "fc_lost": "units lost in a fulfilment centre", "fc_damaged": "units damaged in a fulfilment centre",
@@ -49,10 +57,12 @@ class Built:
     missing: list[str] = field(default_factory=list)      # checklist items without a document
     zip_path: Path | None = None
     oversized: list[str] = field(default_factory=list)    # files over Amazon's 10 MB limit
+    not_copied: list[str] = field(default_factory=list)   # mail files over it, left out (named in the manifest)
 
     def as_json(self) -> dict[str, Any]:
         return {"path": str(self.path), "files": self.files, "missing": self.missing,
-                "zip": str(self.zip_path) if self.zip_path else None, "oversized": self.oversized}
+                "zip": str(self.zip_path) if self.zip_path else None, "oversized": self.oversized,
+                "not_copied": self.not_copied}
 
 
 class EvidenceBuilder:
@@ -81,7 +91,8 @@ class EvidenceBuilder:
         except BaseException:
             writer.discard()
             raise
-        return self._finish(path, [i.label for i in items if not i.ok and i.required], make_zip, claim["claim_id"])
+        return self._finish(path, [i.label for i in items if not i.ok and i.required], make_zip, claim["claim_id"],
+                            writer)
 
     # -- a ticket (A-to-z or chargeback defence) ---------------------------------------------------
     def for_ticket(self, ticket_id: int, out: Path | None = None, make_zip: bool = False) -> Built:
@@ -105,11 +116,12 @@ class EvidenceBuilder:
         except BaseException:
             writer.discard()
             raise
-        return self._finish(path, [], make_zip, f"ticket:{ticket_id}")
+        return self._finish(path, [], make_zip, f"ticket:{ticket_id}", writer)
 
     # -- parts -----------------------------------------------------------------------------------
-    def _finish(self, path: Path, missing: list[str], make_zip: bool, subject: str) -> Built:
-        built = Built(path, sum(1 for p in path.rglob("*") if p.is_file()), missing)
+    def _finish(self, path: Path, missing: list[str], make_zip: bool, subject: str, writer: FolderWriter) -> Built:
+        built = Built(path, sum(1 for p in path.rglob("*") if p.is_file()), missing,
+                      not_copied=sorted(entry["path"] for entry in writer.not_copied))
         if make_zip:
             built.zip_path, built.oversized = write_zip(path)
         with self.store.write() as conn:
@@ -150,13 +162,27 @@ class EvidenceBuilder:
                     f"{message['sender_name'] or message['sender']} wrote")
                 lines += [one_line(f"--- {number}. {message['sent_at']} · {who}"), for_terminal(message["body"] or ""), ""]
                 if message["raw"] is not None:
-                    writer.data(f"{folder}/{number:02d}.eml", zlib.decompress(message["raw"]))
+                    original = zlib.decompress(message["raw"])
+                    if len(original) > MAX_ATTACHMENT_BYTES:  # it holds an attachment over the limit
+                        writer.leave_out(f"{folder}/{number:02d}.eml", len(original),
+                                         hashlib.sha256(original).hexdigest(), _OVER_LIMIT)
+                        lines.append(one_line(f"    original message not copied: {number:02d}.eml, "
+                                              f"{len(original):,} bytes, {_OVER_LIMIT}"))
+                    else:
+                        writer.data(f"{folder}/{number:02d}.eml", original)
                 for attachment in self.store.rows(
-                        "SELECT ma.filename, ma.sha256, a.content_type FROM message_attachments ma JOIN attachments a"
-                        " ON a.sha256 = ma.sha256 WHERE ma.message_id = ? ORDER BY ma.position", (message["id"],)):
+                        "SELECT ma.filename, ma.sha256, a.content_type, a.size FROM message_attachments ma"
+                        " JOIN attachments a ON a.sha256 = ma.sha256 WHERE ma.message_id = ? ORDER BY ma.position",
+                        (message["id"],)):
+                    wanted = f"{number:02d}-{safe_filename(attachment['filename'])}"
+                    if attachment["size"] > MAX_ATTACHMENT_BYTES:  # Amazon's case form would refuse it anyway
+                        writer.leave_out(f"{folder}/attachments/{wanted}", attachment["size"], attachment["sha256"],
+                                         _OVER_LIMIT)
+                        lines.append(one_line(f"    attachment not copied: {wanted}, {attachment['size']:,} bytes, "
+                                              f"{_OVER_LIMIT} (save it from the ticket)"))
+                        continue
                     data = attachment_path(self.attachments_root, attachment["sha256"]).read_bytes()
-                    name = writer.export(f"{folder}/attachments",
-                                         f"{number:02d}-{safe_filename(attachment['filename'])}", data)
+                    name = writer.export(f"{folder}/attachments", wanted, data)
                     lines.append(one_line(f"    attachment: {name}"))
                     photos += (attachment["content_type"] or "").startswith("image/")
             writer.text(f"{folder}/transcript.txt", "\n".join(lines).rstrip() + "\n")

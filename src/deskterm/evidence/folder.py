@@ -31,6 +31,7 @@ class FolderWriter:
         final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.temp = final.parent / f".{final.name}.{secrets.token_hex(6)}.tmp"
         self.temp.mkdir(mode=0o700)
+        self.not_copied: list[dict[str, Any]] = []   # files left out (over a size limit), named in the manifest
 
     def text(self, relative: str, text: str) -> str:
         return self.data(relative, text.encode("utf-8"))
@@ -48,6 +49,10 @@ class FolderWriter:
         written = export_file(self.temp / folder, name, data)
         return str(written.relative_to(self.temp))
 
+    def leave_out(self, relative: str, size: int, sha256: str, reason: str) -> None:
+        """Record a file that is not copied into the folder: the manifest names it with its size."""
+        self.not_copied.append({"path": relative, "size": size, "sha256": sha256, "reason": reason})
+
     def publish(self, snapshot: dict[str, Any], built_at: str) -> Path:
         files = []
         for path in sorted(p for p in self.temp.rglob("*") if p.is_file()):
@@ -55,6 +60,8 @@ class FolderWriter:
             files.append({"path": str(path.relative_to(self.temp)), "size": len(data),
                           "sha256": hashlib.sha256(data).hexdigest()})
         manifest = {"deskterm": __version__, "built_at": built_at, "subject": snapshot, "files": files}
+        if self.not_copied:
+            manifest["not_copied"] = sorted(self.not_copied, key=lambda entry: entry["path"])
         self.text(MANIFEST, json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
         old = None
         if self.final.is_symlink():

@@ -207,6 +207,7 @@ class WhooshEngine:
         are written by worker processes in parallel, each reading its own messages from the store.
         """
         parent = self.folder.parent
+        self._remove_leftovers()
         fresh = parent / f".{self.folder.name}.new-{os.getpid()}"
         shutil.rmtree(fresh, ignore_errors=True)
         fresh.mkdir(parents=True, mode=0o700)
@@ -229,6 +230,19 @@ class WhooshEngine:
         shutil.rmtree(old, ignore_errors=True)
         self._index = self._searcher = None
         return len(ids)
+
+    def _remove_leftovers(self) -> None:
+        """Delete the folders of rebuilds that were killed: `.index.new-PID` (half written) and
+        `.index.old-PID` (swapped out, not yet deleted) of a process that is gone. Each can be as
+        big as the index, and nothing else would ever remove them."""
+        if not self.folder.parent.is_dir():
+            return
+        for path in self.folder.parent.iterdir():
+            stem, _, pid = path.name.rpartition("-")
+            if stem not in (f".{self.folder.name}.new", f".{self.folder.name}.old") or not pid.isdigit():
+                continue
+            if int(pid) == os.getpid() or not _alive(int(pid)):
+                shutil.rmtree(path, ignore_errors=True)
 
     # -- reading -----------------------------------------------------------------------------
     def search(self, node: q.Node, limit: int, newest_first: bool,
@@ -290,6 +304,16 @@ class WhooshEngine:
             days = [field.from_bytes(token) for token in field.sortable_terms(reader, "day")]
             self._spans[key] = (days[0], days[-1]) if days else None
         return self._spans[key]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def _merge_small_segments(writer: Any, segments: list[Any]) -> list[Any]:

@@ -45,7 +45,13 @@ class Classified:
 def classify(mail: ParsedMail, own_addresses: set[str]) -> Classified:
     sender = mail.sender or ""
     relay_recipients = [r for r in mail.recipients if RELAY.search(r)]
-    outbound = sender in own_addresses or (not RELAY.search(sender) and bool(relay_recipients))
+    # Mail to a buyer's relay address is ours (a Sent folder, a colleague's alias) only when it comes from
+    # one of our own domains; without own_addresses configured there is nothing better to go by. Anyone
+    # else writing to a relay address must not look like our reply (it would stop the ticket's clock).
+    own_domains = {address.rpartition("@")[2].lower() for address in own_addresses}
+    outbound = sender in own_addresses or (
+        not RELAY.search(sender) and bool(relay_recipients)
+        and (not own_domains or sender.rpartition("@")[2] in own_domains))
     text = f"{mail.subject}\n{mail.body}"
     if outbound:
         counterpart = relay_recipients[0] if relay_recipients else (mail.recipients[0] if mail.recipients else None)

@@ -19,13 +19,14 @@ from deskterm.attachments import store_blob
 from deskterm.clock import iso
 from deskterm.digest import digest
 from deskterm.mail.classify import Classified, classify
-from deskterm.mail.parse import MailRejected, ParsedMail, parse_message
+from deskterm.mail.parse import MAX_MESSAGE_BYTES, MailRejected, ParsedMail, parse_message
 from deskterm.mail.sources import RawMessage
 from deskterm.outcome import ImportOutcome, Rejection
 from deskterm.quarantine import quarantine
 from deskterm.store import Store
 
 BATCH_MESSAGES = 500
+BATCH_BYTES = 64 * 1024 * 1024   # ... or fewer: a batch of large messages is written before it fills memory
 MAX_KEPT_SOURCE = 25 * 1024 * 1024  # originals are kept for evidence (.eml); the parse limit is larger
 _REPLY_PREFIX = ("re:", "aw:", "r:", "sv:", "fw:", "fwd:", "wg:", "tr:", "rv:", "rif:")
 
@@ -50,16 +51,26 @@ class MailIngest:
         self.source_kind = source_kind
         self.pending: list[_Ready] = []
         self.rejected: list[tuple[RawMessage, str]] = []
+        self.pending_bytes = 0
+        # Message-IDs of messages written early because the batch grew past BATCH_BYTES, by raw `line`,
+        # handed to the next `before_commit` with the rest (a sync's batch of UIDs is shorter than this).
+        self.written_early: dict[int, str] = {}
 
     def add(self, raw: RawMessage) -> None:
         try:
+            if raw.oversized:  # the reader kept only its head
+                raise MailRejected(f"message is {raw.size:,} bytes; the limit is {MAX_MESSAGE_BYTES:,} (the quarantine "
+                                   f"keeps its first {len(raw.data):,} bytes; the whole message is still in "
+                                   f"{raw.source}" + (f" at line {raw.line:,})" if raw.line else ")"))
             mail = parse_message(raw.data)
         except MailRejected as exc:
             self.rejected.append((raw, str(exc)))
         else:
             message_id = mail.message_id or f"<{hashlib.sha256(raw.data).hexdigest()}@deskterm.invalid>"
             self.pending.append(_Ready(raw, mail, classify(mail, self.own), message_id))
-        if len(self.pending) + len(self.rejected) >= BATCH_MESSAGES:
+            self.pending_bytes += sum(len(a.data) for a in mail.attachments)
+        self.pending_bytes += len(raw.data)
+        if len(self.pending) + len(self.rejected) >= BATCH_MESSAGES or self.pending_bytes >= BATCH_BYTES:
             self.flush()
 
     def flush(self, before_commit: Callable[[sqlite3.Connection, dict[int, str]], None] | None = None) -> None:
@@ -78,10 +89,17 @@ class MailIngest:
                     self.outcome.duplicates["messages"] += 1
             for raw, reason in self.rejected:
                 quarantine(conn, self.store, "mail", raw.source, raw.line, reason, raw.data)
+            ids = {ready.raw.line: ready.message_id for ready in self.pending}
             if before_commit is not None:
-                before_commit(conn, {ready.raw.line: ready.message_id for ready in self.pending})
+                before_commit(conn, {**self.written_early, **ids})
+        if before_commit is None:
+            if len(self.written_early) + len(ids) > BATCH_MESSAGES:
+                self.written_early.clear()  # no caller waits for that many
+            self.written_early.update(ids)
+        else:
+            self.written_early = {}
         self.outcome.rejected.extend(Rejection(raw.source, raw.line, reason) for raw, reason in self.rejected)
-        self.pending, self.rejected = [], []
+        self.pending, self.rejected, self.pending_bytes = [], [], 0
 
     def _store_one(self, conn: sqlite3.Connection, ready: _Ready, blobs: list[str]) -> int | None:
         """The new message's rowid; None when a message with its Message-ID is already stored."""

@@ -9,11 +9,12 @@ from __future__ import annotations
 import gc
 import json
 import operator
+import os
 import sqlite3
 import zlib
 import multiprocessing
 from collections.abc import Callable, Iterator
-from queue import Empty
+from queue import Empty, Full
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -185,13 +186,26 @@ def _produce(job: _ParseJob, queue: Any) -> None:
     # This process only builds acyclic rows and exits: the cycle collector would just rescan
     # the growing set of row keys again and again.
     gc.disable()
+    parent = os.getppid()
+
+    def hand_over(item: Any) -> None:
+        """Wait for room in the queue while the importer lives; a killed importer never reads it,
+        and a parser left waiting would hold its batch forever."""
+        while True:
+            try:
+                queue.put(item, timeout=1.0)
+                return
+            except Full:
+                if os.getppid() != parent:
+                    os._exit(1)
+
     try:
         for batch in job.batches():
-            queue.put(batch)
+            hand_over(batch)
     except Exception as exc:  # noqa: BLE001 - handed to the parent, which decides
-        queue.put(exc)
+        hand_over(exc)
     else:
-        queue.put(None)
+        hand_over(None)
 
 
 def _reject_file(store: Store, path: Path, display: str, line: int, reason: str, outcome: ImportOutcome) -> None:

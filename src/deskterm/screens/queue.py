@@ -37,7 +37,7 @@ class QueueScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         session = self.app.session
-        yield Static(id="title")
+        yield Static(id="title", markup=False)  # view names come from config.toml: never markup
         yield QueueList(QueuePager(session.store, self._filter(), session.clock.now()), session.clock, id="queue")
         yield ConversationView(id="conversation")
         yield StatusLine(id="status")

@@ -107,6 +107,13 @@ def save_cursor(conn: sqlite3.Connection, channel: str, scope: str, value: dict[
         (channel, scope, json.dumps(value, sort_keys=True), uidvalidity))
 
 
+def raise_event(store: Store, channel: str, report: SyncReport, text: str) -> None:
+    """Something a person should look at: in this pass's report, and in `sync status` after it."""
+    report.events.append(text)
+    with store.write() as conn:
+        conn.execute("INSERT INTO sync_events (channel, at, text) VALUES (?, ?, ?)", (channel, store.now(), text))
+
+
 def ensure_channel(store: Store, name: str, kind: str) -> None:
     with store.write() as conn:
         conn.execute("INSERT OR IGNORE INTO channels (name, kind, created_at) VALUES (?, ?, ?)",

@@ -23,13 +23,15 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from deskterm.mail.ingest import MailIngest
-from deskterm.mail.sources import RawMessage
+from deskterm.mail.parse import MAX_MESSAGE_BYTES
+from deskterm.mail.sources import KEPT_HEAD, RawMessage
 from deskterm.outcome import ImportOutcome
 from deskterm.store import Store
-from deskterm.sync.base import Progress, SyncFailure, SyncReport, cursor, save_cursor, secret
+from deskterm.sync.base import Progress, SyncFailure, SyncReport, cursor, raise_event, save_cursor, secret
 from deskterm.sync.smtp import ReplySender
 
 BATCH = 100
+FETCH_BYTES = 32 * 1024 * 1024   # fetched at once, so a batch of large messages never fills the memory
 SHRINK_ALARM = 0.5      # a mailbox now below half its last size raises an event
 SHRINK_MINIMUM = 20     # ... when it held at least this many
 
@@ -94,11 +96,8 @@ class ImapConnector:
         ingest = MailIngest(self.store, self.attachments_root, self.own, outcome, source_kind="imap")
         for start in range(0, len(uids), BATCH):
             batch = uids[start:start + BATCH]
-            fetched = client.fetch(batch, ["BODY.PEEK[]"])
-            for uid in batch:
-                data = fetched.get(uid, {}).get(b"BODY[]")
-                if data is not None:
-                    ingest.add(RawMessage(f"{self.name}/{mailbox}", uid, bytes(data)))
+            for message in self._fetch(client, batch):
+                ingest.add(RawMessage(f"{self.name}/{mailbox}", *message))
 
             def commit(conn, ids: dict[int, str], batch: list[int] = batch) -> None:
                 conn.executemany(
@@ -117,10 +116,32 @@ class ImapConnector:
         report.fetched["messages"] += outcome.imported["messages"]
         report.fetched["quarantined"] += len(outcome.rejected)
 
+    @staticmethod
+    def _fetch(client: IMAPClient, batch: list[int]):
+        """(UID, bytes, size) of each message, sizes asked first: messages are fetched a few
+        megabytes at a time, and one over the parser's limit only as far as the quarantine keeps."""
+        sizes = {uid: int(item.get(b"RFC822.SIZE", 0)) for uid, item in client.fetch(batch, ["RFC822.SIZE"]).items()}
+        chunk: list[int] = []
+        chunks = [chunk]
+        for uid in (u for u in batch if sizes.get(u, 0) <= MAX_MESSAGE_BYTES):
+            if chunk and sum(sizes.get(u, 0) for u in chunk) + sizes.get(uid, 0) > FETCH_BYTES:
+                chunk = []
+                chunks.append(chunk)
+            chunk.append(uid)
+        for chunk in filter(None, chunks):
+            fetched = client.fetch(chunk, ["BODY.PEEK[]"])
+            for uid in chunk:
+                data = fetched.get(uid, {}).get(b"BODY[]")
+                if data is not None:
+                    yield uid, bytes(data), None
+        for uid in (u for u in batch if sizes.get(u, 0) > MAX_MESSAGE_BYTES):
+            head = client.fetch([uid], [f"BODY.PEEK[]<0.{KEPT_HEAD}>"]).get(uid, {})
+            data = next((value for key, value in head.items() if key.startswith(b"BODY[]")), None)
+            if data is not None:
+                yield uid, bytes(data), sizes[uid]
+
     def _event(self, report: SyncReport, text: str) -> None:
-        report.events.append(text)
-        with self.store.write() as conn:
-            conn.execute("INSERT INTO sync_events (channel, at, text) VALUES (?, ?, ?)", (self.name, self.store.now(), text))
+        raise_event(self.store, self.name, report, text)
 
 
 def _reason(exc: BaseException) -> str:

@@ -91,6 +91,13 @@ def sync_channel(session: "Session", name: str, progress: bool = True) -> tuple[
     except (SyncFailure, UserError) as exc:
         _record(session, name, error=str(exc))
         return report, str(exc)
+    except Exception as exc:  # a bug, or a library's surprise: the other channels still sync
+        if session.debug:
+            raise
+        error = (f"unexpected {type(exc).__name__}; `deskterm --debug sync once {name}` shows where "
+                 "(its message is not shown: it may quote a server's reply)")
+        _record(session, name, error=error)
+        return report, error
     _record(session, name)
     return report, None
 
@@ -117,6 +124,7 @@ def _settle(session: "Session") -> None:
     """Read new mail for risk and index it: also what an earlier pass stored before it was killed."""
     session.triage()
     session.search_index().sync(progress=session.progress("indexing"))
+    session.store.checkpoint()  # `sync run` keeps its connection for days: empty the WAL after each pass
 
 
 @dataclass

@@ -26,11 +26,22 @@ from deskterm.views import ticket_view
 RISK_STYLE = {"critical": "bold reverse red", "high": "bold red", "medium": "yellow", "low": "dim"}
 
 
-def folded(body: str) -> Text:
-    """The message text with quoted lines (`>`) folded into one marker line."""
+# What one message may put on screen: a 10 MB line or a million lines would take the renderer
+# minutes and gigabytes (research/reliability.md §2.3, rule 4). The rest is counted and named.
+MAX_SHOWN_CHARS = 50_000
+MAX_SHOWN_LINES = 1_000
+
+
+def folded(body: str, ticket_id: int | None = None) -> Text:
+    """The message text with quoted lines (`>`) folded into one marker line, cut to what a screen
+    can show at once (the cut is said, with the message's whole size)."""
     text = Text()
     quoted = 0
-    for line in for_terminal(body).splitlines():
+    lines = for_terminal(body[:MAX_SHOWN_CHARS]).splitlines()
+    shown = f"the first {MAX_SHOWN_CHARS:,} characters" if len(body) > MAX_SHOWN_CHARS else ""
+    if len(lines) > MAX_SHOWN_LINES:
+        lines, shown = lines[:MAX_SHOWN_LINES], f"the first {MAX_SHOWN_LINES:,} lines"
+    for line in lines:
         if line.lstrip().startswith(">"):
             quoted += 1
             continue
@@ -40,6 +51,10 @@ def folded(body: str) -> Text:
         text.append(f"  {line}\n")
     if quoted:
         text.append(f"  [{quoted} quoted lines folded]\n", style="dim")
+    if shown:
+        command = f"deskterm show {ticket_id}" if ticket_id else "deskterm show"
+        text.append(f"  [cut: this message has {len(body):,} characters in {body.count(chr(10)) + 1:,} lines; "
+                    f"{shown} are shown. `{command}` prints it whole.]\n", style="bold")
     return text
 
 
@@ -86,7 +101,7 @@ class ConversationView(Vertical, can_focus=True):
         """Fill the view with a ticket; no widget is built, only text replaced."""
         self.ticket_id, self.message_id, self.show_timeline = ticket_id, message_id, False
         self.app.session.actions().opened(ticket_id)  # the reply's collision check starts here
-        self.render_ticket()
+        self.render_ticket(from_the_top=True)
 
     def action_close_ticket(self) -> None:
         self.screen.close_ticket()
@@ -94,7 +109,10 @@ class ConversationView(Vertical, can_focus=True):
     def store_changed(self) -> None:
         self.render_ticket()
 
-    def render_ticket(self) -> None:
+    def render_ticket(self, from_the_top: bool = False) -> None:
+        """Fill in the ticket's text. Only a ticket just opened (or the timeline just toggled) starts
+        at the top, or at the message searched for; a refresh (new mail, a sync, an action) keeps the
+        agent's place in the thread."""
         session = self.app.session
         view = ticket_view(session.store, self.ticket_id)
         if view is None:
@@ -111,10 +129,10 @@ class ConversationView(Vertical, can_focus=True):
         text, target = (self._timeline(view), None) if self.show_timeline else self._messages(view)
         self.query_one("#thread-text", Static).update(text)
         self.query_one("#context-text", Static).update(self._order_context(view))
-        thread = self.query_one("#thread", VerticalScroll)
-        thread.scroll_home(animate=False)
-        if target is not None:
-            self.call_after_refresh(self._scroll_to, text, target)
+        if from_the_top:
+            self.query_one("#thread", VerticalScroll).scroll_home(animate=False, immediate=True)
+            if target is not None:
+                self.call_after_refresh(self._scroll_to, text, target)
 
     def _scroll_to(self, text: Text, offset: int) -> None:
         """Scroll the thread so the line holding character `offset` is at the top."""
@@ -137,7 +155,7 @@ class ConversationView(Vertical, can_focus=True):
             if message.get("risk") and message["risk"] != "low" and not outbound:
                 text.append(f"  {message['risk']}", style=RISK_STYLE[message["risk"]])
             text.append("\n")
-            text.append_text(folded(message["body"] or ""))
+            text.append_text(folded(message["body"] or "", self.ticket_id))
             for attachment in message["attachments"]:
                 text.append(one_line(f"  attachment: {attachment['filename']} ({attachment['size']:,} bytes)") + "\n",
                             style="cyan")
@@ -146,7 +164,7 @@ class ConversationView(Vertical, can_focus=True):
             text.append("\n")
         for note in view["notes"]:
             text.append(one_line(f"✎ note by {note['agent']} at {note['created_at']}") + "\n", style="italic")
-            text.append_text(folded(note["body"]))
+            text.append_text(folded(note["body"], self.ticket_id))
             text.append("\n")
         return text, target
 
@@ -225,7 +243,9 @@ class ConversationView(Vertical, can_focus=True):
         self.render_ticket()
 
     def action_scroll(self, step: int) -> None:
-        self.query_one("#thread", VerticalScroll).scroll_relative(y=step * 3, animate=False)
+        # At once: a deferred scroll starts from the offset before the last frame, so keys typed
+        # (or repeated) faster than the screen refreshes would be lost.
+        self.query_one("#thread", VerticalScroll).scroll_relative(y=step * 3, animate=False, immediate=True)
 
     def action_evidence(self) -> None:
         """The evidence of the claim this conversation supports, else the ticket's own (a defence)."""
@@ -236,7 +256,7 @@ class ConversationView(Vertical, can_focus=True):
 
     def action_timeline(self) -> None:
         self.show_timeline = not self.show_timeline
-        self.render_ticket()
+        self.render_ticket(from_the_top=True)
 
     def action_reply(self, template: str | None = None) -> None:
         from deskterm.screens.composer import ComposerScreen

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sp_api.auth import access_token_client
+from sp_api.auth.exceptions import AuthorizationError
 from sp_api.base.exceptions import (SellingApiBadRequestException, SellingApiException, SellingApiForbiddenException,
                                     SellingApiGatewayTimeoutException, SellingApiRequestThrottledException,
                                     SellingApiServerException, SellingApiTemporarilyUnavailableException)
@@ -71,6 +72,9 @@ class Caller:
             self.sleep(self._bucket(operation).take(self.clock()))
             try:
                 response = call(**params)
+            except AuthorizationError as exc:  # LWA refused the refresh token: only a person can fix that
+                raise SyncFailure(f"{operation}: Login with Amazon refused the credentials ({_lwa_reason(exc)}); "
+                                  "authorize the app again and set the new refresh token") from None
             except _TRANSIENT as exc:
                 self._backoff(attempt, exc)
                 continue
@@ -110,6 +114,12 @@ class Caller:
     def _backoff(self, attempt: int, exc: Exception) -> None:
         self.retries += 1
         self.sleep(random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** attempt)))
+
+
+def _lwa_reason(exc: AuthorizationError) -> str:
+    """LWA's error code (invalid_grant, invalid_client, ...): its description may quote what was sent."""
+    code = exc.args[0] if exc.args else None
+    return str(code)[:40] if isinstance(code, str) else type(exc).__name__
 
 
 def _describe(exc: Exception) -> str:

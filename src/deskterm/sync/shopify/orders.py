@@ -18,7 +18,7 @@ from typing import Any
 from deskterm.clock import iso, parse_instant
 from deskterm.reports.load import insert_refunds
 from deskterm.store import Store
-from deskterm.sync.base import Progress, SyncReport
+from deskterm.sync.base import Progress, SyncReport, raise_event
 from deskterm.sync.rows import customer_id, upsert_order, upsert_row
 from deskterm.sync.shopify.api import ShopifyApi
 from deskterm.sync.windows import Walk
@@ -36,7 +36,10 @@ query DesktermOrders($first: Int!, $after: String, $query: String!) {
       id legacyResourceId name email createdAt updatedAt processedAt cancelledAt
       displayFinancialStatus displayFulfillmentStatus currencyCode
       customer { displayName email }
-      lineItems(first: 20) { nodes { sku title quantity originalUnitPriceSet { shopMoney { amount currencyCode } } } }
+      lineItems(first: 20) {
+        pageInfo { hasNextPage endCursor }
+        nodes { sku title quantity originalUnitPriceSet { shopMoney { amount currencyCode } } }
+      }
       refunds(first: 10) {
         createdAt
         refundLineItems(first: 10) { nodes { quantity lineItem { sku } subtotalSet { shopMoney { amount currencyCode } } } }
@@ -62,7 +65,20 @@ query DesktermOrders($first: Int!, $after: String, $query: String!) {
 }
 """
 """Nested lists are cut at what one query may cost (an order: about 200 points of the 1,000 a query
-may ask for): 20 lines, 10 refunds of 10 lines, 3 returns of 5 lines, 10 parcels of 10 lines."""
+may ask for): 20 lines, then the rest page by page (LINES); 10 refunds of 10 lines, 3 returns of 5
+lines, 10 parcels of 10 lines, beyond which a sync event says what was left unread."""
+
+LINES = """
+query DesktermOrderLines($id: ID!, $after: String) {
+  order(id: $id) {
+    lineItems(first: 100, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      nodes { sku title quantity originalUnitPriceSet { shopMoney { amount currencyCode } } }
+    }
+  }
+}
+"""
+LIMITS = {"refunds": 10, "returns": 3, "fulfillments": 10}
 
 
 def sync_orders(store: Store, name: str, channel: dict[str, Any], api: ShopifyApi, report: SyncReport,
@@ -87,8 +103,34 @@ def sync_orders(store: Store, name: str, channel: dict[str, Any], api: ShopifyAp
             _store(conn, store, order, source)
         return len(orders)
 
+    def fetch_page(after: dt.datetime, until: dt.datetime, token: str | None) -> tuple[list[Any], str | None]:
+        orders, token = fetch(after, until, token)
+        for order in orders:
+            _all_lines(api, order)
+            for text in _unread(order):
+                raise_event(store, name, report, text)
+        return orders, token
+
     report.fetched["orders"] += Walk(store, name, "orders", channel["history_days"], WINDOW, "orders").run(
-        store.clock.now(), fetch, keep, progress)
+        store.clock.now(), fetch_page, keep, progress)
+
+
+def _all_lines(api: ShopifyApi, order: dict[str, Any]) -> None:
+    """An order with more lines than the page asked for gets the rest, 100 at a time."""
+    lines = order["lineItems"]
+    while lines["pageInfo"]["hasNextPage"]:
+        more = api.query("DesktermOrderLines", LINES, {"id": order["id"], "after": lines["pageInfo"]["endCursor"]},
+                         expected_cost=2 + 100 * 3 + 1)["order"]["lineItems"]
+        lines = {"pageInfo": more["pageInfo"], "nodes": lines["nodes"] + more["nodes"]}
+    order["lineItems"] = lines
+
+
+def _unread(order: dict[str, Any]) -> list[str]:
+    """What an order holds beyond the lists a page reads (a sync event: a person should know)."""
+    counts = {"refunds": len(order.get("refunds") or []), "fulfillments": len(order.get("fulfillments") or []),
+              "returns": len((order.get("returns") or {}).get("nodes") or [])}
+    return [f"Shopify order {order['name']}: the first {LIMITS[kind]} {kind} were read; it may have more"
+            for kind, count in counts.items() if count >= LIMITS[kind]]
 
 
 def is_mcf(order: dict[str, Any]) -> bool:
