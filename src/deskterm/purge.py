@@ -97,6 +97,7 @@ class Purge:
     def __init__(self, store: Store, days: int) -> None:
         self.store = store
         self.days = days
+        self.due: set[int] = set()
 
     def due_tickets(self) -> list[int]:
         cutoff = iso(self.store.clock.now() - dt.timedelta(days=self.days))
@@ -111,6 +112,7 @@ class Purge:
     def run(self, dry_run: bool = False) -> PurgeOutcome:
         outcome = PurgeOutcome(self.days)
         tickets = self.due_tickets()
+        self.due = set(tickets)
         outcome.tickets = len(tickets)
         if dry_run:
             return outcome
@@ -151,6 +153,9 @@ class Purge:
                 f"DELETE FROM message_sources WHERE message_rowid IN (SELECT id FROM messages WHERE ticket_id IN ({marks}))",
                 ticket_ids).rowcount
             for customer_id, address, _name in customers:
+                others = conn.execute("SELECT id FROM tickets WHERE customer_id = ?", (customer_id,)).fetchall()
+                if any(other[0] not in self.due for other in others):
+                    continue  # a buyer still writing about another order keeps their address: replies need it
                 if address and not address.startswith("purged:"):
                     hidden = pseudonym(address)
                     clash = conn.execute("SELECT id FROM customers WHERE channel = (SELECT channel FROM customers"

@@ -166,3 +166,21 @@ def test_no_command_output_carries_a_secret_even_when_every_channel_refuses_it(t
     assert sorted(line.split(":")[0] for line in failed) == ["amazon-us", "mail", "shop", "tiktok"]
     everything = "\n".join(outputs).encode() + (home / "deskterm.db").read_bytes()
     assert hits({"output": everything}, SECRETS) == []
+
+
+def test_a_buyer_still_writing_keeps_the_address_replies_need(buyers: Path, cli) -> None:
+    """The old buyer writes again about a new order: their old ticket is purged, but their address
+    stays, so the agent can still answer the new one."""
+    home = buyers
+    deliver(home, cli, mail(f'"{CANARIES["name"]} - Amazon Marketplace" <{OLD_RELAY}>', "Order 114-1111111-2222222",
+                            relay("And the new teapot, when does it come?"), NOW - dt.timedelta(hours=2), "old2"))
+    assert cli("purge", "--json").json()["customers"] == 0
+    with sqlite3.connect(home / "deskterm.db") as conn:
+        assert conn.execute("SELECT count(*) FROM customers WHERE address = ?", (OLD_RELAY,)).fetchone() == (1,)
+        old_body = conn.execute("SELECT body FROM messages WHERE message_id = '<old1@test>'").fetchone()[0]
+        recent = conn.execute("SELECT ticket_id FROM messages WHERE message_id = '<old2@test>'").fetchone()[0]
+    assert CANARIES["phone"] not in old_body  # the old ticket itself was purged
+    cli("show", str(recent))
+    body = home.parent / "answer.txt"
+    body.write_text("Your order 114-1111111-2222222 ships tomorrow.\n")
+    assert cli("reply", str(recent), "--body-file", body).code == 0
