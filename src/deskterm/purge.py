@@ -170,13 +170,13 @@ class Purge:
 
     def _orders(self, cutoff: str, outcome: PurgeOutcome) -> None:
         with self.store.write() as conn:
-            due = "coalesce(delivered_at, latest_delivery_date, shipped_at, purchase_date, '') < ?"
+            due = "coalesce({o}delivered_at, {o}latest_delivery_date, {o}shipped_at, {o}purchase_date, '') < ?"
             outcome.orders = conn.execute(
-                f"UPDATE orders SET ship_city = NULL, ship_state = NULL WHERE {due}"
+                f"UPDATE orders SET ship_city = NULL, ship_state = NULL WHERE {due.format(o='')}"
                 " AND (ship_city IS NOT NULL OR ship_state IS NOT NULL)", (cutoff,)).rowcount
             for rowid, comments in conn.execute(
                     f"SELECT r.id, r.customer_comments FROM returns r JOIN orders o ON o.order_id = r.order_id"
-                    f" WHERE r.customer_comments IS NOT NULL AND {due.replace('coalesce(', 'coalesce(o.', 1)}",
+                    f" WHERE r.customer_comments IS NOT NULL AND {due.format(o='o.')}",
                     (cutoff,)).fetchall():
                 conn.execute("UPDATE returns SET customer_comments = ? WHERE id = ?", (redact(comments, set()), rowid))
 
