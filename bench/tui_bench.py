@@ -1,9 +1,9 @@
 """TUI: launch to first painted queue, key press to repaint, and bytes sent per cursor move.
 
-Builds (once, cached in --keep) a workspace with N open tickets, then runs the real App headless
-at 120x40. A key press is timed to the first screen update it caused (the moment the update is
-ready to be written to the terminal), not to Pilot's own waiting; its size in bytes is what a
-terminal would receive.
+Builds (once, cached in --keep) a workspace with N open tickets of two messages each, then runs the
+real App headless at 120x40. A key press is timed to the first screen update it caused (the moment
+the update is ready to be written to the terminal), not to Pilot's own waiting; its size in bytes
+is what a terminal would receive.
 
     python bench/tui_bench.py [--tickets 100000] [--keep DIR]
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import datetime as dt
 import random
 import statistics
@@ -30,33 +31,51 @@ NOW = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.timezone.utc)
 RISKS = ["low"] * 5 + ["medium"] * 3 + ["high"] * 2 + ["critical"]
 
 
+TICKET_COLUMNS = ("id, channel, order_id, marketplace, subject, created_at, risk, sla_started_at, sla_due, status_at,"
+                  " last_inbound_at, last_outbound_at, status")
+MESSAGE_COLUMNS = ("id, message_id, ticket_id, channel, kind, direction, sender, sender_name, subject, sent_at, body,"
+                   " order_id, source, content_hash")
+BODY = ("Hello, the frying pan from order {order} arrived today but the lid is cracked and the handle wobbles. "
+        "I attached nothing yet; can you send a replacement or should I return it? Thank you. ") * 3
+
+
 def build(home: Path, count: int) -> None:
+    """`count` open tickets, each a buyer's message and a reply, written straight into the store."""
     home.mkdir(parents=True, exist_ok=True)
     store = Store(home / "deskterm.db", Clock(NOW))
-    if store.scalar("SELECT count(*) FROM tickets") >= count:
+    if store.scalar("SELECT count(*) FROM tickets") >= count and store.scalar("SELECT count(*) FROM messages"):
         return
     rng = random.Random(5)
     started = time.perf_counter()
     with store.write() as conn:
+        conn.execute("DELETE FROM messages")
         conn.execute("DELETE FROM tickets")
-        rows = []
+        tickets, messages = [], []
         for number in range(1, count + 1):
             created = NOW - dt.timedelta(minutes=rng.randrange(60 * 24 * 30))
             due = created + dt.timedelta(hours=rng.choice([2, 4, 12, 24]))
-            rows.append((number, rng.choice(["amazon", "amazon", "shopify", "email"]), f"111-{number:07d}-0000000",
-                         "US", f"Buyer question number {number} about the frying pan", iso(created),
-                         rng.choice(RISKS), iso(created), iso(due), iso(created)))
-            if len(rows) == 50_000:
-                conn.executemany("INSERT INTO tickets (id, channel, order_id, marketplace, subject, created_at, risk,"
-                                 " sla_started_at, sla_due, status_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                                 " 'open')", rows)
-                rows = []
-        if rows:
-            conn.executemany("INSERT INTO tickets (id, channel, order_id, marketplace, subject, created_at, risk,"
-                             " sla_started_at, sla_due, status_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                             " 'open')", rows)
+            order = f"111-{number:07d}-0000000"
+            channel = rng.choice(["amazon", "amazon", "shopify", "email"])
+            subject = f"Buyer question number {number} about the frying pan"
+            replied = created + dt.timedelta(minutes=30)
+            tickets.append((number, channel, order, "US", subject, iso(created), rng.choice(RISKS), iso(created),
+                            iso(due), iso(created), iso(created), iso(replied)))
+            buyer = f"buyer{number % 50_000}@marketplace.amazon.com"
+            messages.append((2 * number - 1, f"<q{number}@bench>", number, channel, "buyer_message", "inbound", buyer,
+                             f"Buyer {number}", subject, iso(created), BODY.format(order=order), order, "bench",
+                             number.to_bytes(8, "big")))
+            messages.append((2 * number, f"<r{number}@bench>", number, channel, "reply", "outbound",
+                             "support@example.com", "Support", "Re: " + subject, iso(replied),
+                             "Sorry to hear that: a replacement is on its way today.", order, "bench",
+                             (-number).to_bytes(8, "big", signed=True)))
+            if len(tickets) == 50_000 or number == count:
+                conn.executemany(f"INSERT INTO tickets ({TICKET_COLUMNS}) VALUES ({', '.join('?' * 12)}, 'open')",
+                                 tickets)
+                conn.executemany(f"INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES ({', '.join('?' * 14)})",
+                                 messages)
+                tickets, messages = [], []
     store.close()
-    print(f"built {count:,} tickets in {time.perf_counter() - started:.1f} s")
+    print(f"built {count:,} tickets and {2 * count:,} messages in {time.perf_counter() - started:.1f} s")
 
 
 async def measure(home: Path) -> dict[str, float]:
@@ -102,10 +121,12 @@ async def measure(home: Path) -> dict[str, float]:
         pages = [await timed("pagedown") for _ in range(20)]
         jumps = [await timed("G"), await timed("g")]
         opens = []
+        cpu = time.process_time()
         for _ in range(5):
             opens.append(await timed("enter"))
             await timed("escape")
             await timed("j")
+        figures["CPU ms per open, close and move"] = (time.process_time() - cpu) / 5 * 1000
         figures["cursor move ms p50"] = statistics.median(m for m, _ in moves)
         figures["cursor move ms max"] = max(m for m, _ in moves)
         figures["bytes per cursor move"] = statistics.median(b for _, b in moves)
@@ -120,6 +141,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--keep", type=Path)
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     args = parser.parse_args()
     home = args.keep or Path(tempfile.mkdtemp(prefix="deskterm-tui-"))
     build(home, args.tickets)
@@ -128,6 +150,9 @@ def main() -> None:
     total_us = max(int(line.split("|")[1]) for line in imports if line.startswith("import time:") and "|" in line
                    and line.split("|")[1].strip().isdigit())
     figures = asyncio.run(measure(home))
+    if args.json:
+        print(json.dumps({"import deskterm.app s": total_us / 1e6, **figures}))
+        return
     print(f"import deskterm.app        {total_us / 1e6:.3f} s (paid before the first paint too)")
     for name, value in figures.items():
         print(f"{name:<26} {value:,.3f}" if isinstance(value, float) else f"{name:<26} {value:,}")

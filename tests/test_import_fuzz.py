@@ -295,3 +295,20 @@ def test_parse_decimal_with_currency_symbol(value: Decimal, symbol: str, comma: 
     if comma:
         text = text.replace(".", ",")
     assert Decimal(parse_decimal(symbol + text)) == value
+
+
+# Keys that share their first two bytes land in one bucket, where a key can also appear
+# straddling two others: the strategy makes both happen often.
+_KEYS = st.binary(min_size=6, max_size=6).map(lambda tail: b"\x01\x02" + tail) | st.sampled_from(
+    [b"\x01\x02" + bytes([n]) * 6 for n in range(4)] + [b"\x02\x01\x02\x02\x02\x02\x02\x01"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_KEYS, max_size=200))
+def test_seen_keys_answer_as_a_set_does(keys: list[bytes]) -> None:
+    from deskterm.reports.seen import SeenKeys
+
+    seen, reference = SeenKeys(), set()
+    for key in keys:
+        assert seen.add(key) == (key not in reference)
+        reference.add(key)

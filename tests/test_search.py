@@ -23,6 +23,8 @@ from deskterm.index import SearchIndex
 from deskterm.index.engine import META_ID, SCHEMA_VERSION, make_schema
 from deskterm.index.phrase import AdjacentWords
 from deskterm.index.query import And, DateRange, Not, Or, QueryError, Term, parse_query
+from deskterm.index.snippets import BETWEEN, MAX_CHARS, snippet
+from deskterm.index.analysis import terms
 from deskterm.store import Store
 
 NOW = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.timezone.utc)
@@ -235,7 +237,7 @@ from deskterm.index.engine import META_ID, SCHEMA_VERSION, make_schema
 from deskterm.store import Store
 store = Store(Path(sys.argv[1]) / "deskterm.db")
 index = SearchIndex(Path(sys.argv[1]) / "index", store)
-index.engine.apply(store, lock_timeout=60, batch=int(sys.argv[2]))
+index.engine.apply(store, lock_timeout=60, batch=int(sys.argv[2]), parallel_from=int(sys.argv[3]))
 """
 
 
@@ -246,7 +248,7 @@ def _demo_without_index(home: Path) -> int:
     (home / "index").mkdir()
     empty = whoosh_index.create_in(str(home / "index"), make_schema())  # every outbox row is pending
     writer = empty.writer()
-    writer.add_document(id=META_ID, kind="meta", applied=0, version=SCHEMA_VERSION)
+    writer.add_document(id=META_ID, kind="meta", applied=0, top=0, version=SCHEMA_VERSION)
     writer.commit()
     with Store(home / "deskterm.db") as store:
         return store.scalar("SELECT count(*) FROM messages")
@@ -267,7 +269,8 @@ def test_index_equals_store_after_kill_9_of_the_indexer(tmp_path: Path) -> None:
     rng = random.Random(11)
     kills = 0
     while kills < 20:
-        worker = subprocess.Popen([sys.executable, "-c", _APPLY, str(home), "60"])
+        # Batches of 60 whose new messages, from 20, are written by worker processes.
+        worker = subprocess.Popen([sys.executable, "-c", _APPLY, str(home), "60", "20"])
         time.sleep(rng.uniform(0.3, 1.2))
         if worker.poll() is None:
             os.kill(worker.pid, signal.SIGKILL)
@@ -277,15 +280,15 @@ def test_index_equals_store_after_kill_9_of_the_indexer(tmp_path: Path) -> None:
             break
         assert worker.returncode == -signal.SIGKILL, f"the indexer failed by itself ({worker.returncode})"
     assert kills >= 20, "the indexer finished before 20 kills; give it more work"
-    subprocess.run([sys.executable, "-c", _APPLY, str(home), "500"], check=True, timeout=300)
+    subprocess.run([sys.executable, "-c", _APPLY, str(home), "500", "4000"], check=True, timeout=300)
     _index_equals_store(home, messages)
 
 
 def test_two_processes_indexing_at_once(tmp_path: Path) -> None:
     home = tmp_path / "ws"
     messages = _demo_without_index(home)
-    workers = [subprocess.Popen([sys.executable, "-c", _APPLY, str(home), "200"], stderr=subprocess.PIPE, text=True)
-               for _ in range(2)]
+    workers = [subprocess.Popen([sys.executable, "-c", _APPLY, str(home), "200", str(parallel_from)],
+                                stderr=subprocess.PIPE, text=True) for parallel_from in (50, 4000)]
     for worker in workers:
         _, err = worker.communicate(timeout=300)
         assert worker.returncode == 0, err
@@ -321,6 +324,37 @@ def test_newest_first_over_time_slices_equals_sorting_every_match(tmp_path: Path
         assert index.check().ok
 
 
+
+def test_mail_after_a_rebuild_is_added_once_beside_updates_of_older_messages(tmp_path: Path) -> None:
+    """A sync adds messages newer than anything the index held without looking for an older copy
+    (the lookup visits every segment); an older message changed in the same batch is replaced."""
+    home = tmp_path / "ws"
+    run(home, "demo", "--no-tui", "--seed", "5")
+    with Store(home / "deskterm.db") as store:
+        index = SearchIndex(home / "index", store)
+        index.engine.rebuild(store, segment_docs=25)
+        before = index.count()
+        mail = tmp_path / "new"
+        mail.mkdir()
+        for number in range(3):
+            message = EmailMessage()
+            message["From"], message["To"] = f"late{number}@example.com", SELLER
+            message["Subject"], message["Message-ID"] = "Quokka lid", f"<late{number}@example>"
+            message["Date"] = format_datetime(NOW)
+            message.set_content(f"the quokka lid number {number} is cracked")
+            (mail / f"{number}.eml").write_bytes(bytes(message))
+        run(home, "import", str(mail))
+        with store.write() as conn:  # and an old message's ticket changes in the same outbox batch
+            conn.execute("UPDATE tickets SET status = 'closed' WHERE id = (SELECT min(ticket_id) FROM messages)")
+        assert index.engine.apply(store, 60, parallel_from=2) > 0  # the new mail through worker processes
+        assert index.count() == before + 3 == store.scalar("SELECT count(*) FROM messages")
+        assert sorted(hit["sender"] for hit in index.search("quokka", NOW, limit=50)) == [
+            "late0@example.com", "late1@example.com", "late2@example.com"]
+        assert index.check().ok
+        run(home, "import", str(mail))  # the same mail again changes nothing
+        assert index.sync() == 0 and index.count() == before + 3
+
+
 @pytest.fixture(scope="module")
 def phrase_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, list[list[str]]]:
     """300 messages over a 6-word vocabulary, so that every phrase occurs somewhere and not everywhere."""
@@ -346,3 +380,27 @@ def test_phrase_matcher_agrees_with_reading_every_message(phrase_index, phrase: 
         newest = {searcher.stored_fields(docnum)["id"] for docnum in
                   AdjacentWords("text", phrase).matcher(searcher).all_ids()}
     assert found == newest == expected
+
+
+_SNIPPET_WORDS = ["order", "arrived", "Größe", "endommagé", "lid", "x", "w1", "Pfanne"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_SNIPPET_WORDS + [" ", ", ", ".\n", "  "]), max_size=400),
+       st.sets(st.sampled_from(_SNIPPET_WORDS), min_size=1, max_size=3))
+def test_snippets_mark_exactly_the_matched_words_in_at_most_two_short_passages(parts, wanted) -> None:
+    body = "".join(parts)
+    words = frozenset(terms(" ".join(wanted)))
+    found = snippet(body, words)
+    if not set(terms(body)) & words:
+        assert found is None
+        return
+    assert found is not None
+    passages = found.split(BETWEEN)
+    assert 1 <= len(passages) <= 2
+    for passage in passages:
+        pieces = passage.split("**")
+        assert "".join(pieces) in body                       # the body's own text, only marked
+        assert all(terms(marked) and set(terms(marked)) <= words for marked in pieces[1::2])
+        assert not set(terms("".join(pieces[0::2]))) & words  # nothing that matched is left unmarked
+        assert len("".join(pieces)) <= MAX_CHARS

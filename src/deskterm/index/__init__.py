@@ -64,7 +64,10 @@ class SearchIndex:
         A backlog larger than the index itself (a first big import) is cheaper to rebuild.
         """
         self.ensure(progress)
-        backlog = self.store.scalar("SELECT count(*) FROM index_outbox WHERE seq > ?", (self.engine.applied(),))
+        applied = self.engine.applied()
+        if (self.store.scalar("SELECT max(seq) FROM index_outbox") or 0) <= applied:
+            return 0  # the common case for a search: nothing to apply
+        backlog = self.store.scalar("SELECT count(*) FROM index_outbox WHERE seq > ?", (applied,))
         if backlog > max(BULK_BACKLOG, self.engine.doc_count()):
             self.rebuild(progress)
             return backlog

@@ -25,6 +25,7 @@ from deskterm.outcome import ImportOutcome, Rejection
 from deskterm.quarantine import quarantine
 from deskterm.reports import specs
 from deskterm.reports.reader import Table, candidate_headers, iter_rows, normalize_header, read_head
+from deskterm.reports.seen import SeenKeys
 from deskterm.store import Store
 
 BATCH_ROWS = 10_000
@@ -103,7 +104,7 @@ class _ParseJob:
         keep_rows = report in _HOOKS
         with_json = "fields" in self.fields
         sku_field = _catalog_sku_field(report)
-        seen: set[int] = set()  # 8 bytes of each natural key: a million rows in ~60 MB
+        seen = SeenKeys()  # 8 bytes of each natural key
         repeats: dict[bytes, int] = {}
         width = len(table.header)
         batch = Batch()
@@ -121,12 +122,10 @@ class _ParseJob:
             else:
                 content = digest(values.values())
                 natural = digest([values[k] for k in report.key]) if report.key else content
-                short = int.from_bytes(natural[:8], "little")
-                if short in seen:  # (a false hit only numbers a row 1 instead of 0: still unique)
-                    occurrence = repeats[natural] = repeats.get(natural, 0) + 1
-                else:
-                    seen.add(short)
+                if seen.add(natural[:8]):
                     occurrence = 0
+                else:  # (a false hit only numbers a row 1 instead of 0: still unique)
+                    occurrence = repeats[natural] = repeats.get(natural, 0) + 1
                 key = occurrence_key(natural, occurrence)
                 if report.key_prefix:
                     key = (values[report.key_prefix] or "")[:10].encode() + key

@@ -13,12 +13,13 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from deskterm.errors import UserError
 from deskterm.reconcile.book import list_claims
 from deskterm.sanitize import one_line
 from deskterm.screens.prompt import PromptScreen
+from deskterm.widgets.key_bar import KeyBar
 
 COLUMNS = ("days left", "deadline", "kind", "status", "units", "amount", "SKU / FNSKU", "order / shipment", "mkt")
 
@@ -64,7 +65,7 @@ class ClaimsScreen(Screen[None]):
         yield Static(id="claims-title", markup=False)
         yield DataTable(cursor_type="row", zebra_stripes=True, id="claims")
         yield Static(id="claim-detail", markup=False)
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyBar()  # fits 80 columns; ctrl+p is in `?`
 
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns(*COLUMNS)

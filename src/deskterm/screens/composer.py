@@ -12,12 +12,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Label, Static, TextArea
+from textual.widgets import Label, Static, TextArea
 
 from deskterm.compliance import amazon_reply_problems
 from deskterm.errors import UserError
 from deskterm.sanitize import one_line
 from deskterm.templates import fill_for_ticket
+from deskterm.widgets.key_bar import KeyBar
 
 
 class ComposerScreen(ModalScreen[str | None]):
@@ -50,7 +51,7 @@ class ComposerScreen(ModalScreen[str | None]):
                         markup=False)
             yield TextArea(id="body", soft_wrap=True, show_line_numbers=False)
             yield Static(id="problems", markup=False)
-        yield Footer(compact=True, show_command_palette=False)  # fits 80 columns; ctrl+p is in `?`
+        yield KeyBar()  # fits 80 columns; ctrl+p is in `?`
 
     def on_mount(self) -> None:
         if self.template:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from deskterm.triage.queue import CHANNELS, QueueFilter, QueuePager
 from deskterm.triage.rules import LEVELS
@@ -13,6 +13,7 @@ from deskterm.views import channel_states, outbound_queued
 from deskterm.widgets.conversation_view import ConversationView
 from deskterm.widgets.queue_list import QueueList
 from deskterm.widgets.status_line import StatusLine
+from deskterm.widgets.key_bar import KeyBar
 
 _SCOPES = ("open", "mine", "unassigned", "all")
 _QUEUE_ACTIONS = {"scope", "channel", "risk", "view", "reload"}
@@ -41,7 +42,7 @@ class QueueScreen(Screen[None]):
         yield QueueList(QueuePager(session.store, self._filter(), session.clock.now()), session.clock, id="queue")
         yield ConversationView(id="conversation")
         yield StatusLine(id="status")
-        yield Footer(compact=True, show_command_palette=False)  # fits 80 columns; ctrl+p is in `?`
+        yield KeyBar()  # fits 80 columns; ctrl+p is in `?`
 
     def on_mount(self) -> None:
         self._show_title(self.query_one(QueueList).pager.known)

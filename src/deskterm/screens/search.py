@@ -7,10 +7,11 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from deskterm.sanitize import one_line
+from deskterm.widgets.key_bar import KeyBar
 
 LIMIT = 50
 
@@ -35,7 +36,7 @@ class SearchScreen(Screen[None]):
                     id="query")
         yield Static(id="summary", markup=False)
         yield OptionList(id="results")
-        yield Footer(compact=True, show_command_palette=False)  # fits 80 columns; ctrl+p is in `?`
+        yield KeyBar()  # fits 80 columns; ctrl+p is in `?`
 
     def on_screen_resume(self) -> None:
         self.edit_query()
