@@ -104,7 +104,8 @@ def _cell(row: Row, results: dict, size: str) -> tuple[str, str]:
         text += " +" if row.met(figure, size) else " !"
     try:
         figures = row.rss(results[size]) if row.rss else None
-        memory = f"{figures['rss_mb']:,.0f} ({figures.get('anon_mb', 0):,.0f}) MB" if figures else ""
+        private = f" ({figures['anon_mb']:,.0f})" if figures and "anon_mb" in figures else ""
+        memory = f"{figures['rss_mb']:,.0f}{private} MB" if figures else ""
         if figures and row.rss_goal_mb is not None:
             memory += " +" if figures["rss_mb"] <= row.rss_goal_mb else " !"
     except (KeyError, TypeError):

@@ -45,11 +45,13 @@ def build(home: Path, count: int) -> None:
     store = Store(home / "deskterm.db", Clock(NOW))
     if store.scalar("SELECT count(*) FROM tickets") >= count and store.scalar("SELECT count(*) FROM messages"):
         return
+    store.close()
+    for old in home.glob("deskterm.db*"):  # an older or smaller build: start again
+        old.unlink()
+    store = Store(home / "deskterm.db", Clock(NOW))
     rng = random.Random(5)
     started = time.perf_counter()
     with store.write() as conn:
-        conn.execute("DELETE FROM messages")
-        conn.execute("DELETE FROM tickets")
         tickets, messages = [], []
         for number in range(1, count + 1):
             created = NOW - dt.timedelta(minutes=rng.randrange(60 * 24 * 30))
