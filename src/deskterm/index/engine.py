@@ -179,7 +179,7 @@ class WhooshEngine:
         A message whose row id is above every id the index has held is new: it is added without
         looking for an older copy (Whoosh's update_document looks the id up in every segment). A
         batch of `parallel_from` messages or more is written by worker processes, as a rebuild is.
-        Syncing 20,000 messages into an archive of 100,000 went from 82 to 356 a second.
+        Syncing 20,000 messages into an archive went from 82 to 421 a second at 100k, 46 to 213 at 1M.
         """
         applied_total = 0
         skus: set[str] | None = None
