@@ -257,6 +257,17 @@ def commit() -> str:
         return "?"
 
 
+def compile_deskterm() -> None:
+    """Write deskterm's bytecode before measuring, as an installed copy has it. An editable
+    install under PYTHONDONTWRITEBYTECODE (as in CI) would otherwise compile every changed
+    module at each launch: 90 ms of the TUI's start in one run."""
+    import compileall
+
+    import deskterm
+
+    compileall.compile_dir(Path(deskterm.__file__).parent, quiet=1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="100k,1m")
@@ -273,6 +284,7 @@ def main() -> None:
     results_file = OUT / "results.json"
     results = json.loads(results_file.read_text()) if results_file.exists() else {}
     if not args.table:
+        compile_deskterm()
         for size in sizes:
             folder = OUT / size
             folder.mkdir(parents=True, exist_ok=True)

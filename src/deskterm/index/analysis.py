@@ -11,7 +11,6 @@ token objects and a pickle call per posting were a third of the indexing time.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,31 +19,10 @@ from whoosh.analysis import Filter, RegexTokenizer, Token
 from whoosh.fields import TEXT
 from whoosh.system import pack_uint
 
+from deskterm.fold import CACHE_LIMIT, FOLDED, folded
+
 WORD = r"\w+"
 _WORDS = re.compile(WORD)
-# Letters that decomposition does not fold the way readers expect.
-_SPECIAL = str.maketrans({"ß": "ss", "œ": "oe", "æ": "ae", "ø": "o", "ł": "l", "đ": "d", "þ": "th", "ı": "i"})
-_CACHE_LIMIT = 200_000
-_folded: dict[str, str] = {}
-
-
-def fold(text: str) -> str:
-    """`Größe` -> `grosse`, `endommagé` -> `endommage`, `Rückbuchung` -> `ruckbuchung`."""
-    text = text.lower().translate(_SPECIAL)
-    if text.isascii():
-        return text
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
-def folded(word: str) -> str:
-    """fold(), cached per process: a vocabulary is small, token streams are not."""
-    result = _folded.get(word)
-    if result is None:
-        result = fold(word)
-        if len(_folded) < _CACHE_LIMIT:
-            _folded[word] = result
-    return result
 
 
 class FoldFilter(Filter):
@@ -74,7 +52,7 @@ class LeanPositions(formats.Positions):
     def word_values(self, value: str, analyzer: Any, **kwargs: Any) -> Iterator[tuple[str, int, float, bytes]]:
         positions: dict[str, list[int]] = {}
         for position, word in enumerate(_WORDS.findall(value)):
-            term = _folded.get(word) or folded(word)
+            term = FOLDED.get(word) or folded(word)
             found = positions.get(term)
             if found is None:
                 positions[term] = [position]
@@ -87,7 +65,7 @@ class LeanPositions(formats.Positions):
             value_bytes = encoded.get(deltas)
             if value_bytes is None:
                 value_bytes = self.encode(found)
-                if len(encoded) < _CACHE_LIMIT:
+                if len(encoded) < CACHE_LIMIT:
                     encoded[deltas] = value_bytes
             yield term, len(found), len(found) * boost, value_bytes
 
@@ -98,7 +76,7 @@ class LeanFrequency(formats.Frequency):
     def word_values(self, value: str, analyzer: Any, **kwargs: Any) -> Iterator[tuple[str, int, float, bytes]]:
         counts: dict[str, int] = {}
         for word in _WORDS.findall(value):
-            term = _folded.get(word) or folded(word)
+            term = FOLDED.get(word) or folded(word)
             counts[term] = counts.get(term, 0) + 1
         boost = self.field_boost
         for term, count in counts.items():

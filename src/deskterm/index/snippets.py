@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
-from deskterm.index.analysis import WORD, folded
+from deskterm.fold import folded
+from deskterm.index.analysis import WORD
 
 MAX_CHARS = 160
 SURROUND = 50

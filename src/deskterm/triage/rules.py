@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 from deskterm.errors import UserError
-from deskterm.index.analysis import folded
+from deskterm.fold import folded
 
 LEVELS = ("low", "medium", "high", "critical")
 RANK = {level: number for number, level in enumerate(LEVELS)}

@@ -14,7 +14,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import work
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -99,6 +99,8 @@ class QueueList(ScrollView, can_focus=True):
         self.clock = clock
         self.generation = 0
         """Bumped by every reload, so a late count for an older filter is ignored."""
+        self._styles: dict[str, Style] = {}
+        """This frame's styles by component name ("" for the widget's own), looked up once a frame."""
 
     class Counted(Message):
         """The queue's length is known (counted in a worker)."""
@@ -175,19 +177,32 @@ class QueueList(ScrollView, can_focus=True):
         if self.ticket_id is not None:
             self.post_message(self.Opened(self.ticket_id))
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # A jump or a page repaints every line; looking each style up through the DOM for each
+        # line was a fifth of that frame.
+        self._styles.clear()
+        return super().render_lines(crop)
+
+    def _style(self, component: str) -> Style:
+        found = self._styles.get(component)
+        if found is None:
+            found = self._styles[component] = (self.get_component_rich_style(component) if component
+                                               else self.rich_style)
+        return found
+
     def render_line(self, y: int) -> Strip:
         index = self.scroll_offset.y + y
         width = self.size.width
         row = self.pager.row(index)
         if row is None:
-            return Strip.blank(width, self.rich_style)
-        base = self.get_component_rich_style("queue--cursor") if index == self.cursor else self.rich_style
+            return Strip.blank(width, self._style(""))
+        base = self._style("queue--cursor" if index == self.cursor else "")
         return Strip(self._segments(row, base), width).crop_extend(0, width, base)
 
     def _segments(self, row: Any, base: Style) -> list[Segment]:
         now = self.clock.now()
         sla, sla_class = sla_text(row["sla_due"], now)
-        style = self.get_component_rich_style
+        style = self._style
         customer = set_cell_size(one_line(row["customer"] or ""), 16)  # cells, not characters: CJK names
         subject = one_line(row["subject"] or "")
         order = row["order_id"] or ""
