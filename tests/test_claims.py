@@ -12,6 +12,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+
+from deskterm.reconcile import fc
+from deskterm.reconcile.scan import reimbursements
+from deskterm.store import Store
 from test_desk import SELLER, deliver, mail, relay
 
 NOW = "2026-06-30T12:00:00Z"
@@ -397,3 +401,16 @@ def test_a_later_download_of_the_ledger_updates_the_claim_not_doubles_it(books: 
     updated = next(c for c in after if c["event_date"] == "2026-06-01")
     assert (updated["quantity"], updated["amount"]) == (1, "10.00")
     assert updated["claim_id"] in {c["claim_id"] for c in before}
+
+
+def test_fc_claims_are_the_same_when_the_ledger_is_read_an_fnsku_at_a_time(books: Path) -> None:
+    """A large ledger's adjustments are read a few FNSKUs at a time; the claims must not change."""
+    store = Store(books / "deskterm.db")
+    try:
+        paid = reimbursements(store)
+        whole = fc.find(store, paid, {})
+        one_by_one = fc.find(store, paid, {}, rows_at_once=1)
+    finally:
+        store.close()
+    assert len({claim.fnsku for claim in whole}) >= 4
+    assert sorted(map(repr, one_by_one)) == sorted(map(repr, whole))
