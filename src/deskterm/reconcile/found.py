@@ -15,7 +15,7 @@ _CODES = {"fc_lost": "LOST", "fc_damaged": "DMG", "inbound_shortfall": "INB", "r
 _COUNTRY_TO_MARKETPLACE = {"GB": "UK"}
 
 
-@dataclass
+@dataclass(slots=True)  # a large scan holds a hundred thousand of them
 class Found:
     kind: str
     key: tuple[str, ...]            # what makes it this claim and no other: its id across rescans
