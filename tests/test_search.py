@@ -349,11 +349,16 @@ def test_mail_after_a_rebuild_is_added_once_beside_updates_of_older_messages(tmp
         run(home, "import", str(mail))
         with store.write() as conn:  # and an old message's ticket changes in the same outbox batch
             conn.execute("UPDATE tickets SET status = 'closed' WHERE id = (SELECT min(ticket_id) FROM messages)")
+            # and an old message moves to a day outside its segment's span: its copy is still found
+            moved = conn.execute("SELECT max(id) FROM messages WHERE sender NOT LIKE 'late%'").fetchone()[0]
+            conn.execute("UPDATE messages SET sent_at = '2019-01-01T00:00:00Z' WHERE id = ?", (moved,))
+            conn.execute("INSERT INTO index_outbox (message_rowid) VALUES (?)", (moved,))
         assert index.engine.apply(store, 60, parallel_from=2) > 0  # the new mail through worker processes
         assert index.count() == before + 3 == store.scalar("SELECT count(*) FROM messages")
         assert sorted(hit["sender"] for hit in index.search("quokka", NOW, limit=50)) == [
             "late0@example.com", "late1@example.com", "late2@example.com"]
         assert index.check().ok
+        assert [hit["sent_at"] for hit in index.search("date:2019", NOW, limit=50)] == ["2019-01-01T00:00:00Z"]
         run(home, "import", str(mail))  # the same mail again changes nothing
         assert index.sync() == 0 and index.count() == before + 3
 

@@ -177,9 +177,9 @@ class WhooshEngine:
         the same outbox, and nothing is lost by leaving it the work.
 
         A message whose row id is above every id the index has held is new: it is added without
-        looking for an older copy (Whoosh's update_document looks the id up in every segment). A
-        batch of `parallel_from` messages or more is written by worker processes, as a rebuild is.
-        Syncing 20,000 messages into an archive went from 82 to 421 a second at 100k, 46 to 213 at 1M.
+        looking for an older copy; an older one's copy is looked for where its day is first (see
+        `_delete_copies`). A batch of `parallel_from` messages or more is written by worker
+        processes, as a rebuild is. docs/performance.md has the measured sync rates.
         """
         applied_total = 0
         skus: set[str] | None = None
@@ -203,16 +203,14 @@ class WhooshEngine:
                     writer.cancel()
                     return applied_total
                 rowids = self._settled_in_batch(store, rows)
+                self._delete_copies(writer, store, [rowid for rowid in rowids if rowid <= top])
                 slices: list[Any] = []
                 if len(rowids) >= parallel_from:
                     # Much to write at once (a first sync, a day's mail): worker processes write the
-                    # messages as rebuild does, in time slices; this writer only drops older copies.
+                    # messages as rebuild does, in time slices.
                     marks = ", ".join("?" for _ in rowids)
                     newest_first = [row[0] for row in store.rows(
                         f"SELECT id FROM messages WHERE id IN ({marks}) ORDER BY sent_at DESC, id DESC", rowids)]
-                    for rowid in rowids:
-                        if rowid <= top:
-                            writer.delete_by_term("id", str(rowid))
                     share = -(-len(newest_first) // (os.cpu_count() or 1))  # a slice for each core at least
                     slices = _write_slices(store.path, self.folder, _slices(newest_first, min(share, SEGMENT_DOCS)),
                                            None)
@@ -220,12 +218,8 @@ class WhooshEngine:
                 else:
                     docs = {doc.id: doc for doc in load_docs(store, rowids, skus)}
                     for rowid in rowids:
-                        if rowid in docs and rowid > top:
+                        if rowid in docs:
                             writer.add_document(**_document(docs[rowid]))
-                        elif rowid in docs:
-                            writer.update_document(**_document(docs[rowid]))
-                        elif rowid <= top:
-                            writer.delete_by_term("id", str(rowid))
                     top = max([top, *docs])
                 writer.update_document(id=META_ID, kind="meta", applied=rows[-1][0], top=top, version=SCHEMA_VERSION)
                 writer.commit(mergetype=lambda own, existing: [*_merge_small_segments(own, existing), *slices])
@@ -234,6 +228,32 @@ class WhooshEngine:
                 raise
             self._index = self._searcher = self._meta_of = None  # reopen to see the new commit
             applied_total += len(rows)
+
+    def _delete_copies(self, writer: Any, store: Store, rowids: list[int]) -> None:
+        """Delete the indexed copies of these messages.
+
+        Whoosh's `delete_by_term` looks an id up in every segment, over a hundred at a million
+        messages: a third of an IMAP sync into the 1M archive, where new mail re-indexes the older
+        messages of its tickets. A message's copy lives in a segment whose days span its own, so
+        those are looked in first, and the others only if no live copy is found there.
+        """
+        if not rowids:
+            return
+        marks = ", ".join("?" for _ in rowids)
+        days = {row[0]: _epoch(row[1]) // 86400
+                for row in store.rows(f"SELECT id, sent_at FROM messages WHERE id IN ({marks})", rowids)}
+        searcher = writer.searcher()
+        try:
+            leaves = [(leaf.reader(), offset) for leaf, offset in searcher.leaf_searchers()]
+            spans = [self._day_span(reader) for reader, _offset in leaves]
+            for rowid in rowids:
+                day = days.get(rowid)
+                likely = [leaf for leaf, span in zip(leaves, spans) if day is not None and span
+                          and span[0] <= day <= span[1]]
+                if not _delete_in(writer, likely, str(rowid)):
+                    _delete_in(writer, [leaf for leaf in leaves if leaf not in likely], str(rowid))
+        finally:
+            searcher.close()
 
     @staticmethod
     def _settled_in_batch(store: Store, rows: list[Any]) -> list[int]:
@@ -360,6 +380,19 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # someone else's process
         return True
     return True
+
+
+def _delete_in(writer: Any, leaves: list[tuple[Any, int]], rowid: str) -> bool:
+    """Delete the message `rowid` from these (segment reader, first document number) pairs;
+    True if a live copy was there."""
+    found = False
+    for reader, offset in leaves:
+        if ("id", rowid) in reader:
+            for docnum in reader.postings("id", rowid).all_ids():
+                if not reader.is_deleted(docnum):
+                    writer.delete_document(offset + docnum)
+                    found = True
+    return found
 
 
 def _merge_small_segments(writer: Any, segments: list[Any]) -> list[Any]:
