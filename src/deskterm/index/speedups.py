@@ -1,6 +1,6 @@
 """Six fixes to Whoosh's own hot paths, installed by the engine.
 
-Both keep Whoosh's results exactly; they only remove work Whoosh repeats in pure Python. They
+Each keeps Whoosh's results exactly; they only remove work Whoosh repeats in pure Python. They
 target whoosh-reloaded 2.7 (the `whoosh3` codec); the test suite runs every search through them.
 """
 

