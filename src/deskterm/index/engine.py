@@ -187,7 +187,6 @@ class WhooshEngine:
             pending = store.scalar("SELECT max(seq) FROM index_outbox")
             if not pending or pending <= self.applied():
                 return applied_total  # nothing to do: no lock taken, readers undisturbed
-            skus = known_skus(store) if skus is None else skus
             try:
                 writer = self.open().writer(timeout=lock_timeout, delay=0.05)
             except LockError:
@@ -216,6 +215,7 @@ class WhooshEngine:
                                            None)
                     top = max([top, *newest_first])
                 else:
+                    skus = known_skus(store) if skus is None else skus  # workers read their own
                     docs = {doc.id: doc for doc in load_docs(store, rowids, skus)}
                     for rowid in rowids:
                         if rowid in docs:

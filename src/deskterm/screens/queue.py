@@ -11,9 +11,9 @@ from deskterm.triage.queue import CHANNELS, QueueFilter, QueuePager
 from deskterm.triage.rules import LEVELS
 from deskterm.views import channel_states, outbound_queued
 from deskterm.widgets.conversation_view import ConversationView
+from deskterm.widgets.key_bar import KeyBar
 from deskterm.widgets.queue_list import QueueList
 from deskterm.widgets.status_line import StatusLine
-from deskterm.widgets.key_bar import KeyBar
 
 _SCOPES = ("open", "mine", "unassigned", "all")
 _QUEUE_ACTIONS = {"scope", "channel", "risk", "view", "reload"}
