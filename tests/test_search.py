@@ -19,14 +19,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from whoosh import index as whoosh_index
+from whoosh import query as whoosh_query
+from whoosh.codec import whoosh3
+from whoosh.codec.base import FieldWriter
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN
 from whoosh.fields import ID, STORED, Schema
 from whoosh.filedb.structfile import BufferFile
 
-from deskterm.index import SearchIndex
+from deskterm.index import SearchIndex, ranking
 from deskterm.index.engine import META_ID, SCHEMA_VERSION, make_schema
 from deskterm.index.phrase import AdjacentWords
 from deskterm.index.query import And, DateRange, Not, Or, QueryError, Term, parse_query
 from deskterm.index.snippets import BETWEEN, MAX_CHARS, snippet
+from deskterm.index.speedups import whole_lengths
 from deskterm.index.analysis import terms
 from deskterm.store import Store
 
@@ -388,6 +393,121 @@ def test_phrase_matcher_agrees_with_reading_every_message(phrase_index, phrase: 
         newest = {searcher.stored_fields(docnum)["id"] for docnum in
                   AdjacentWords("text", phrase).matcher(searcher).all_ids()}
     assert found == newest == expected
+
+
+_COMMON = "abba cab dab ebb fab".split()
+_RARE = "zed yew".split()
+
+
+@pytest.fixture(scope="module")
+def ranked_index(tmp_path_factory: pytest.TempPathFactory) -> object:
+    """600 messages in three segments, some deleted: five common words and two rare ones in the
+    body and subject, a day each, and some with no body (a segment's length column then ends
+    before its last document)."""
+    built = whoosh_index.create_in(str(tmp_path_factory.mktemp("ranked")), make_schema())
+    rng = random.Random(12)
+
+    def words(most: int) -> str:
+        return " ".join(rng.choice(_RARE) if rng.random() < 0.02 else rng.choice(_COMMON)
+                        for _ in range(rng.randint(0, most)))
+
+    for first in (0, 200, 400):
+        writer = built.writer()
+        for number in range(first, first + 200):
+            body = words(30) if number % 200 < 198 else ""
+            writer.add_document(id=str(number), kind="message", text=body, subject=words(4), day=rng.randint(0, 30))
+        writer.commit(merge=False)
+    writer = built.writer()
+    for number in range(0, 600, 7):
+        writer.delete_by_term("id", str(number))
+    writer.commit(merge=False)
+    return built
+
+
+def _queries() -> st.SearchStrategy:
+    word = st.sampled_from(_COMMON + _RARE + ["absent"])
+    leaf = st.one_of(
+        word.map(lambda text: whoosh_query.Term("text", text)),
+        word.map(lambda text: whoosh_query.Term("subject", text)),
+        st.lists(word, min_size=2, max_size=3).map(lambda texts: AdjacentWords("text", texts)),
+        st.tuples(st.integers(0, 30), st.integers(0, 30)).map(
+            lambda days: whoosh_query.NumericRange("day", min(days), max(days))))
+    return st.recursive(leaf, lambda inner: st.one_of(
+        st.lists(inner, min_size=2, max_size=3).map(whoosh_query.And),
+        st.lists(inner, min_size=2, max_size=3).map(whoosh_query.Or)), max_leaves=5)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_queries(), st.integers(1, 30))
+def test_relevance_ranking_equals_scoring_every_match_with_whoosh(ranked_index, tree, limit: int) -> None:
+    """`ranking.best` scores postings a block at a time and checks phrase positions only for the
+    best candidates; its page must be Whoosh's: the same scores, best first, ties by document."""
+    with ranked_index.searcher() as searcher:
+        every = [(hit.docnum, hit.score) for hit in searcher.search(tree, limit=None)]
+        found = ranking.best(searcher, tree, limit)
+    assert found is not None
+    assert len(found) == min(limit, len(every))
+    score_of = dict(every)
+    for (docnum, score), (_expected_docnum, expected) in zip(found, every):
+        assert score == pytest.approx(expected, rel=1e-12)
+        assert score_of[docnum] == pytest.approx(score, rel=1e-12)
+    # Ties go to the earlier document; a sum in another order may differ in its last bit, which
+    # can turn a tie either way, and no further.
+    for (docnum, score), (next_docnum, next_score) in zip(found, found[1:]):
+        assert score > next_score or (score == pytest.approx(next_score, rel=1e-12) and
+                                      (docnum < next_docnum or score_of[docnum] != score_of[next_docnum]))
+
+
+def test_relevance_leaves_negations_to_whoosh_and_reads_lengths_whole(ranked_index) -> None:
+    with ranked_index.searcher() as searcher:
+        assert ranking.best(searcher, whoosh_query.Not(whoosh_query.Term("text", "abba")), 5) is None
+        for leaf, _offset in searcher.leaf_searchers():
+            reader = leaf.reader()
+            column = reader._perdoc._cached_reader("_text_len", LENGTHS_COLUMN)
+            assert column._count < reader.doc_count_all()  # the last messages have no body
+            assert whole_lengths(reader, "text") == bytes(column)  # Whoosh's own reading, one by one
+
+
+def _blocks_of_every_term(folder: Path) -> dict[tuple[str, bytes], list[tuple[object, ...]]]:
+    """Every term's blocks, as the reader sees them: the header's statistics and the postings."""
+    blocks: dict[tuple[str, bytes], list[tuple[object, ...]]] = {}
+    with whoosh_index.open_dir(str(folder)).searcher() as searcher:
+        reader = next(leaf for leaf, _offset in searcher.leaf_searchers()).reader()
+        for fieldname, btext in reader.all_terms():
+            info = reader.term_info(fieldname, btext)
+            found = blocks[fieldname, btext] = [(info.weight(), info.doc_frequency(), info.min_length(),
+                                                 info.max_length(), info.max_weight(), info.min_id(), info.max_id())]
+            matcher = reader.postings(fieldname, btext)
+            while matcher.is_active():
+                matcher._read_data()
+                found.append((matcher._blocklength, matcher._maxweight, matcher._minlength, matcher._maxlength,
+                              *matcher._data))
+                matcher._next_block()
+    return blocks
+
+
+def test_segments_are_written_as_whoosh_writes_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The writer's posting loop is deskterm's own (`speedups._add_postings`): every term's blocks
+    must hold what Whoosh's own loop puts there, statistics included."""
+    rng = random.Random(7)
+    words = [f"w{number}" for number in range(400)]
+    documents = [dict(id=str(number), kind="message", day=number % 9, sender=f"buyer{number % 13}@example.com",
+                      text=" ".join(rng.choice(words[:rng.choice((5, 400))]) for _ in range(rng.randint(0, 300))))
+                 for number in range(700)]
+
+    def write(folder: Path) -> None:
+        folder.mkdir()
+        built = whoosh_index.create_in(str(folder), make_schema())
+        with built.writer() as writer:
+            for document in documents:
+                writer.add_document(**document)
+
+    write(tmp_path / "ours")
+    monkeypatch.setattr(whoosh3.W3FieldWriter, "add_postings", FieldWriter.add_postings)
+    write(tmp_path / "whoosh")
+    ours, whoosh = _blocks_of_every_term(tmp_path / "ours"), _blocks_of_every_term(tmp_path / "whoosh")
+    assert len(ours) > 400 and sum(len(found) for found in ours.values()) > len(ours) + 100  # many blocks
+    assert ours == whoosh
 
 
 _SNIPPET_WORDS = ["order", "arrived", "Größe", "endommagé", "lid", "x", "w1", "Pfanne"]

@@ -32,7 +32,7 @@ from whoosh.reading import SegmentReader
 from whoosh.writing import SegmentWriter
 
 from deskterm.index import query as q
-from deskterm.index import speedups
+from deskterm.index import ranking, speedups
 from deskterm.index.analysis import terms, text_field
 from deskterm.index.phrase import AdjacentWords
 from deskterm.index.snippets import snippet
@@ -326,13 +326,21 @@ class WhooshEngine:
         if newest_first:
             found = [(rowid, 0.0) for rowid in self._search_newest(searcher, whoosh_query, limit)]
         else:
-            # No mask and no matched-term recording: at 100,000 messages both cost a third of the
-            # median search. The meta document has no text and no day, and negations start from
-            # kind:message, so it never matches.
-            found = [(int(hit["id"]), float(hit.score or 0.0)) for hit in searcher.search(whoosh_query, limit=limit)]
+            found = self._search_relevant(searcher, whoosh_query, limit)
         words = frozenset(text for field, text in whoosh_query.iter_all_terms() if field in ("text", "subject"))
         bodies = texts([rowid for rowid, _score in found])
         return [EngineHit(rowid, score, snippet(bodies.get(rowid, ""), words)) for rowid, score in found]
+
+    @staticmethod
+    def _search_relevant(searcher: Any, whoosh_query: Any, limit: int) -> list[tuple[int, float]]:
+        """Message ids and scores, best first. The meta document has no text and no day, and
+        negations start from kind:message, so it never matches."""
+        ranked = ranking.best(searcher, whoosh_query, limit)
+        if ranked is None:
+            # No mask and no matched-term recording: at 100,000 messages both cost a third of the
+            # median search.
+            ranked = [(hit.docnum, float(hit.score or 0.0)) for hit in searcher.search(whoosh_query, limit=limit)]
+        return [(int(searcher.stored_fields(docnum)["id"]), score) for docnum, score in ranked]
 
     def _search_newest(self, searcher: Any, whoosh_query: Any, limit: int) -> list[int]:
         """Message ids, newest first: one segment at a time from the newest, stopping once no

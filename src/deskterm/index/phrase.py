@@ -9,6 +9,7 @@ word is followed by the others in order.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from itertools import accumulate
 from pickle import loads
 from typing import Any
@@ -33,6 +34,18 @@ def positions(value: bytes) -> tuple[int, ...]:
     return found
 
 
+def adjacent(values: Iterable[bytes]) -> bool:
+    """Whether some position of the first word is followed by the others, in order: one set
+    intersection per word. `values` are the words' postings in one message, read as needed."""
+    starts: set[int] | None = None
+    for offset, value in enumerate(values):
+        shifted = {position - offset for position in positions(value)}
+        starts = shifted if starts is None else starts & shifted
+        if not starts:
+            return False
+    return True
+
+
 class AdjacentWords(query.Phrase):
     """The words next to each other, in this order (a `query.Phrase` with no slop)."""
 
@@ -55,18 +68,9 @@ class _AdjacentMatcher(WrappingMatcher):
         self.leaves = leaves
         self._settle()
 
-    def _adjacent(self) -> bool:
-        starts: set[int] | None = None
-        for offset, leaf in enumerate(self.leaves):
-            shifted = {position - offset for position in positions(leaf.value())}
-            starts = shifted if starts is None else starts & shifted
-            if not starts:
-                return False
-        return True
-
     def _settle(self) -> None:
         child = self.child
-        while child.is_active() and not self._adjacent():
+        while child.is_active() and not adjacent(leaf.value() for leaf in self.leaves):
             child.next()
 
     def copy(self) -> "_AdjacentMatcher":

@@ -1,4 +1,4 @@
-"""Six fixes to Whoosh's own hot paths, installed by the engine.
+"""Nine fixes to Whoosh's own hot paths, installed by the engine.
 
 Each keeps Whoosh's results exactly; they only remove work Whoosh repeats in pure Python. They
 target whoosh-reloaded 2.7 (the `whoosh3` codec); the test suite runs every search through them.
@@ -6,10 +6,14 @@ target whoosh-reloaded 2.7 (the `whoosh3` codec); the test suite runs every sear
 
 from __future__ import annotations
 
+import pickle
 from bisect import bisect_left
+from itertools import accumulate
 from typing import Any
 
 from whoosh.codec import whoosh3
+from whoosh.codec.base import OutOfOrderError
+from whoosh.columns import FixedBytesColumn
 from whoosh.filedb.structfile import BufferFile
 from whoosh.matching import IntersectionMatcher, ReadTooFar
 from whoosh.searching import Searcher
@@ -40,15 +44,41 @@ def _doc_field_length(self: Any, docnum: int, fieldname: str, default: int = 0) 
     """
     if docnum > self._doccount:
         raise IndexError(f"Asked for docnum {docnum!r} of {self._doccount}")
-    columns = self.__dict__.setdefault("_whole_lengths", {})
-    column = columns.get(fieldname, b"")
+    column = self.__dict__.get("_whole_lengths", {}).get(fieldname, b"")
     if column == b"":
-        reader = self._cached_reader(whoosh3._lenfield(fieldname), whoosh3.LENGTHS_COLUMN)
-        column = columns[fieldname] = None if reader is None else bytes(reader)
+        column = _whole_column(self, fieldname)
     if column is None:
         return default
     lbyte = column[docnum]
     return byte_to_length(lbyte) if lbyte else None  # as Whoosh answers for an empty field
+
+
+def whole_lengths(reader: Any, fieldname: str) -> bytes | None:
+    """A segment's length byte per document for `fieldname` (`byte_to_length` decodes one), or
+    None when the field keeps no lengths. `reader` is a segment's reader."""
+    return _whole_column(reader._perdoc, fieldname)
+
+
+def _whole_column(perdoc: Any, fieldname: str) -> bytes | None:
+    columns = perdoc.__dict__.setdefault("_whole_lengths", {})
+    column = columns.get(fieldname, b"")
+    if column == b"":
+        reader = perdoc._cached_reader(whoosh3._lenfield(fieldname), whoosh3.LENGTHS_COLUMN)
+        column = columns[fieldname] = None if reader is None else _length_bytes(reader)
+    return column
+
+
+def _length_bytes(reader: Any) -> bytes:
+    """A length column's byte per document, in one read of the file.
+
+    Lengths are a column of one byte per document, written up to the last document that has one;
+    the rest read as 0. Read document by document, the first relevance search over the 1M index
+    took 2.3 s to load the text and subject lengths of its 101 segments; in one read, 1.3 ms.
+    """
+    if isinstance(reader, FixedBytesColumn.Reader) and reader._fixedlen == 1:
+        stored = bytes(reader._dbfile.get(reader._basepos, min(reader._count, reader._doccount)))
+        return stored + bytes(reader._doccount - len(stored))
+    return bytes(reader)
 
 
 def _skip_to(self: Any, targetid: int) -> None:
@@ -70,6 +100,15 @@ def _skip_to(self: Any, targetid: int) -> None:
     self._i = bisect_left(self._ids, targetid, self._i)
     if self._i >= self._blocklength:
         self._next_block()
+
+
+def _read_ids(self: Any) -> None:
+    """`W3LeafMatcher._read_ids`, summing the block's id deltas with `accumulate`, in C, where
+    Whoosh ran a Python generator per id (at 100,000 messages: 655,420 calls for 29 phrases)."""
+    if self._data is None:
+        self._read_data()
+    ids = self._data[0]
+    self._ids = ids if self._byteids else tuple(accumulate(ids))
 
 
 def _intersection_ids(self: Any) -> Any:
@@ -144,6 +183,98 @@ class _MemoryFile:
         self._view = memoryview(b"")
 
 
+_LENGTH_OF_BYTE = [None, *(byte_to_length(lbyte) for lbyte in range(1, 256))]  # as _doc_field_length
+
+
+def _add_postings(self: Any, schema: Any, lengths: Any, items: Any) -> None:
+    """`FieldWriter.add_postings` for the whoosh3 codec, adding each posting in the loop.
+
+    Writing a segment, Whoosh made three calls per posting (the field writer's `add`, the
+    posting writer's `add_posting` with its four type assertions, the length look-up); a
+    10,000-message segment has 843,746 postings. This fills the same blocks with the same
+    statistics: the block's highest weight and its shortest and longest length are kept in
+    locals, and handed to the posting writer before it writes a block or finishes a term.
+    """
+    lastfn: str | None = None
+    lasttext: bytes | None = None
+    writer: Any = None
+    ids: Any = None
+    weights: Any = None
+    values: Any = None
+    maxweight: float = 0
+    minlength: int | None = None
+    maxlength: int = 0
+    blocklimit = 0
+    column: bytes | None = None
+    other_lengths: Any = None
+
+    for fieldname, btext, docnum, weight, value in items:
+        if fieldname != lastfn:
+            if lastfn is not None and fieldname < lastfn:
+                raise OutOfOrderError(f"Field {lastfn!r} .. {fieldname!r}")
+            if lasttext is not None:
+                writer._maxweight, writer._minlength, writer._maxlength = maxweight, minlength, maxlength
+                self.finish_term()
+            if lastfn is not None:
+                self.finish_field()
+            self.start_field(fieldname, schema[fieldname])
+            lastfn, lasttext = fieldname, None
+            column, other_lengths = None, None
+            if lengths and isinstance(lengths, whoosh3.W3PerDocReader):
+                column = _whole_column(lengths, fieldname)
+            elif lengths:
+                other_lengths = lengths.doc_field_length
+        elif lasttext and btext < lasttext:
+            raise OutOfOrderError(f"Term {lastfn}:{lasttext!r} .. {fieldname}:{btext!r}")
+        if docnum == -1:  # Whoosh's marker for a spelling word: not a posting
+            continue
+        if btext != lasttext:
+            if lasttext is not None:
+                writer._maxweight, writer._minlength, writer._maxlength = maxweight, minlength, maxlength
+                self.finish_term()
+            self.start_term(btext)
+            lasttext = btext
+            writer = self._postwriter
+            blocklimit = writer._blocklimit
+            ids, weights, values = writer._ids, writer._weights, writer._values
+            maxweight, minlength, maxlength = writer._maxweight, writer._minlength, writer._maxlength
+        if len(ids) >= blocklimit:
+            writer._maxweight, writer._minlength, writer._maxlength = maxweight, minlength, maxlength
+            writer._write_block()
+            ids, weights, values = writer._ids, writer._weights, writer._values
+            maxweight, minlength, maxlength = writer._maxweight, writer._minlength, writer._maxlength
+        if column is not None:
+            length = _LENGTH_OF_BYTE[column[docnum]]
+        else:
+            length = other_lengths(docnum, fieldname) if other_lengths else 0
+        ids.append(docnum)
+        weights.append(weight)
+        if weight > maxweight:
+            maxweight = weight
+        if value:
+            values.append(value)
+        if length:
+            if minlength is None or length < minlength:
+                minlength = length
+            if length > maxlength:
+                maxlength = length
+    if lasttext is not None:
+        writer._maxweight, writer._minlength, writer._maxlength = maxweight, minlength, maxlength
+        self.finish_term()
+
+
+def _dumps(obj: Any, protocol: int | None = None) -> bytes:
+    """The codec's `dumps`, with pickle protocol 5 where Whoosh asks for 2.
+
+    A block of postings is a pickle of its ids, weights and values, and in protocol 2 each value
+    (a posting's word positions, as bytes) is a call to `_codecs.encode` on loading. In protocol
+    5 a block of a common word loads 2.3 times as fast and is a third smaller compressed
+    (17.8 against 7.7 µs, 568 against 379 bytes). `pickle.loads` reads either, so an index
+    written before reads as it did.
+    """
+    return pickle.dumps(obj, 5)
+
+
 def _buffer_file_init(self: Any, buf: Any, name: str | None = None, onclose: Any = None) -> None:
     """`BufferFile.__init__` without the copy.
 
@@ -163,8 +294,11 @@ def _buffer_file_init(self: Any, buf: Any, name: str | None = None, onclose: Any
 
 def install() -> None:
     BufferFile.__init__ = _buffer_file_init
+    whoosh3.dumps = _dumps
+    whoosh3.W3FieldWriter.add_postings = _add_postings
     whoosh3.W3PerDocReader._cached_reader = _cached_column_reader
     whoosh3.W3PerDocReader.doc_field_length = _doc_field_length
     whoosh3.W3LeafMatcher.skip_to = _skip_to
+    whoosh3.W3LeafMatcher._read_ids = _read_ids
     IntersectionMatcher.all_ids = _intersection_ids
     Searcher.field_length = _field_length
