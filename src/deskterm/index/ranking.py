@@ -241,21 +241,21 @@ class _Evaluation:
         rows = {tf: word.table[tf] for tf in set(weights.values())}  # a plain dict: faster to index
         return {docnum: rows[tf][lengths[docnum]] for docnum, tf in weights.items()}
 
-    def _postings(self, word: _Word, needed: float) -> tuple[list[int], list[float]]:
+    def _postings(self, word: _Word, needed: float, values: list[bytes] | None = None) -> tuple[list[int], list[float]]:
         """A word's live document numbers and weights, a block at a time, leaving out the
         blocks whose best score is not above `needed` (a block's header says its highest
-        weight and shortest length)."""
+        weight and shortest length). With `values`, the postings' values are added to it."""
         matcher = self._raw_matcher(word)
         ids: list[int] = []
         weights: list[float] = []
-        if isinstance(matcher, W3LeafMatcher):
+        if isinstance(matcher, W3LeafMatcher) and (values is None or matcher._fixedsize is None):
             skipping = needed != _ANY
             while matcher.is_active():
                 if skipping and _below(word.bound(matcher._maxweight, length_to_byte(matcher._minlength)), needed):
                     matcher._next_block()
                     continue
                 matcher._read_data()
-                block_ids, block_weights = matcher._data[0], matcher._data[1]
+                block_ids, block_weights, block_values = matcher._data
                 ids.extend(block_ids if matcher._byteids else accumulate(block_ids))
                 count = matcher._blocklength
                 if block_weights is None:
@@ -264,19 +264,26 @@ class _Evaluation:
                     weights.extend(array("f", [block_weights]) * count)
                 else:
                     weights.extend(block_weights)
+                if values is not None:
+                    values.extend(block_values)
                 matcher._next_block()
         else:
             while matcher.is_active():
                 ids.append(matcher.id())
                 weights.append(matcher.weight())
+                if values is not None:
+                    values.append(matcher.value())
                 matcher.next()
         if self.deleted:
-            live = [(docnum, weight) for docnum, weight in zip(ids, weights) if docnum not in self.deleted]
-            ids, weights = [docnum for docnum, _ in live], [weight for _, weight in live]
+            live = [at for at, docnum in enumerate(ids) if docnum not in self.deleted]
+            ids, weights = [ids[at] for at in live], [weights[at] for at in live]
+            if values is not None:
+                values[:] = [values[at] for at in live]
         return ids, weights
 
-    def _postings_among(self, word: _Word, among: list[int]) -> tuple[list[int], list[float]]:
-        """A word's weights in the documents `among` that have it, skipping the blocks between."""
+    def _postings_among(self, word: _Word, among: list[int], values: list[bytes] | None = None) -> tuple[list[int], list[float]]:
+        """A word's weights in the documents `among` that have it, skipping the blocks between
+        (and with `values`, their values)."""
         matcher = self._raw_matcher(word)
         ids: list[int] = []
         weights: list[float] = []
@@ -290,6 +297,8 @@ class _Evaluation:
             if matcher.id() == docnum:
                 ids.append(docnum)
                 weights.append(matcher.weight())
+                if values is not None:
+                    values.append(matcher.value())
         return ids, weights
 
     def _raw_matcher(self, word: _Word) -> Any:
@@ -297,7 +306,8 @@ class _Evaluation:
         return matcher.child if isinstance(matcher, FilterMatcher) else matcher
 
     def _all_words(self, together: dict[int, float] | None, words: list[tuple[query.Term, float]],
-                   needed: float, later_best: float) -> dict[int, float]:
+                   needed: float, later_best: float,
+                   positions: dict[bytes, dict[int, bytes]] | None = None) -> dict[int, float]:
         """The documents in `together` (all, if None) with every word, their scores summed.
 
         The rarest word is read first; a common one only where the candidates are once they are
@@ -305,7 +315,8 @@ class _Evaluation:
         each word, a candidate whose score so far plus the best the other words (and what is
         added `later`) can give is not above `needed` is dropped: in "package order" at 1M,
         "order" is in every message and adds at most 2.1, so only the messages where "package"
-        alone scores above the page's last score less 2.1 are looked up in it.
+        alone scores above the page's last score less 2.1 are looked up in it. With
+        `positions`, each word's postings values (its positions, for a phrase) are kept there.
         """
         found = []
         for term, share in words:
@@ -320,10 +331,13 @@ class _Evaluation:
             if word.whoosh_scores:
                 part = self._probe(term, None if scores is None else sorted(scores))
             else:
+                values: list[bytes] | None = None if positions is None else []
                 if scores is not None and len(scores) * _PROBE_BELOW < frequency:
-                    ids, weights = self._postings_among(word, sorted(scores))
+                    ids, weights = self._postings_among(word, sorted(scores), values)
                 else:
-                    ids, weights = self._postings(word, share)
+                    ids, weights = self._postings(word, share, values)
+                if positions is not None:
+                    positions[word.btext] = dict(zip(ids, values))
                 weight_of = dict(zip(ids, weights))
                 if scores is not None:
                     weight_of = {docnum: weight_of[docnum] for docnum in scores.keys() & weight_of.keys()}
@@ -342,17 +356,16 @@ class _Evaluation:
         found = [self._word(fieldname, word) for word in words]
         if None in found:
             return _NONE
-        together = self._all_words(None, self._shares(terms, needed), needed, 0.0)
+        positions: dict[bytes, dict[int, bytes]] = {}
+        together = self._all_words(None, self._shares(terms, needed), needed, 0.0, positions)
+        if not together:
+            return _NONE
+        in_order = [positions.get(word.btext) for word in found if word is not None]
+        if None in in_order:  # a word Whoosh scores itself: no positions were kept
+            return _Matches(self._probe(AdjacentWords(fieldname, words), None))
 
         def check(docnums: list[int]) -> list[int]:
-            matchers = [self._raw_matcher(word) for word in found if word is not None]
-            kept = []
-            for docnum in docnums:
-                for matcher in matchers:
-                    matcher.skip_to(docnum)
-                if adjacent(matcher.value() for matcher in matchers):
-                    kept.append(docnum)
-            return kept
+            return [docnum for docnum in docnums if adjacent(of_word[docnum] for of_word in in_order)]
 
         return _Matches(together, [check])
 
