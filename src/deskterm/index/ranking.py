@@ -209,11 +209,9 @@ class _Evaluation:
             return None
         if (fieldname, btext) not in self.reader:
             return None
-        scorer = self.weighting.scorer(self.leaf, fieldname, btext)
+        scorer = self.weighting.scorer(self.leaf, fieldname, btext)  # BM25F's: one of these two
         if isinstance(scorer, scoring.WeightScorer):
             return _Word(fieldname, btext, None)
-        if not isinstance(scorer, scoring.BM25FScorer):
-            return _Word(fieldname, btext, None, whoosh_scores=True)
         table = self.tables.get((fieldname, btext))
         if table is None:
             table = self.tables[fieldname, btext] = _BM25Table(scorer)
@@ -224,8 +222,6 @@ class _Evaluation:
         word = self._word(fieldname, text)
         if word is None:
             return {}
-        if word.whoosh_scores:
-            return self._probe(query.Term(fieldname, text), None)
         if needed != _ANY and _below(self.best_possible(query.Term(fieldname, text)), needed):
             return {}
         ids, weights = self._postings(word, needed)
@@ -328,20 +324,17 @@ class _Evaluation:
         pruning = needed != _ANY and remaining != _NO_BOUND
         scores = together
         for frequency, term, word, share in sorted(found, key=lambda item: item[0]):
-            if word.whoosh_scores:
-                part = self._probe(term, None if scores is None else sorted(scores))
+            values: list[bytes] | None = None if positions is None else []
+            if scores is not None and len(scores) * _PROBE_BELOW < frequency:
+                ids, weights = self._postings_among(word, sorted(scores), values)
             else:
-                values: list[bytes] | None = None if positions is None else []
-                if scores is not None and len(scores) * _PROBE_BELOW < frequency:
-                    ids, weights = self._postings_among(word, sorted(scores), values)
-                else:
-                    ids, weights = self._postings(word, share, values)
-                if positions is not None:
-                    positions[word.btext] = dict(zip(ids, values))
-                weight_of = dict(zip(ids, weights))
-                if scores is not None:
-                    weight_of = {docnum: weight_of[docnum] for docnum in scores.keys() & weight_of.keys()}
-                part = self._scores(word, weight_of)
+                ids, weights = self._postings(word, share, values)
+            if positions is not None:
+                positions[word.btext] = dict(zip(ids, values))
+            weight_of = dict(zip(ids, weights))
+            if scores is not None:
+                weight_of = {docnum: weight_of[docnum] for docnum in scores.keys() & weight_of.keys()}
+            part = self._scores(word, weight_of)
             scores = part if scores is None else {docnum: score + part[docnum] for docnum, score in scores.items() if docnum in part}
             if pruning:
                 remaining -= self.best_possible(term)
@@ -360,9 +353,7 @@ class _Evaluation:
         together = self._all_words(None, self._shares(terms, needed), needed, 0.0, positions)
         if not together:
             return _NONE
-        in_order = [positions.get(word.btext) for word in found if word is not None]
-        if None in in_order:  # a word Whoosh scores itself: no positions were kept
-            return _Matches(self._probe(AdjacentWords(fieldname, words), None))
+        in_order = [positions[word.btext] for word in found if word is not None]
 
         def check(docnums: list[int]) -> list[int]:
             return [docnum for docnum in docnums if adjacent(of_word[docnum] for of_word in in_order)]
@@ -421,18 +412,15 @@ class _Evaluation:
 
 @dataclass(frozen=True)
 class _Word:
-    """A word of a segment, and how its postings score: by BM25F's table, by weight alone (no
-    table: fields without lengths), or by Whoosh's own scorer."""
+    """A word of a segment, and how its postings score: by BM25F's table, or by weight alone
+    (no table: fields without lengths)."""
 
     fieldname: str
     btext: bytes
     table: _BM25Table | None
-    whoosh_scores: bool = False
 
     def bound(self, weight: float, length_byte: int) -> float:
         """The best score of postings whose highest weight and shortest length are these."""
-        if self.whoosh_scores:
-            return _NO_BOUND
         return weight if self.table is None else self.table[weight][length_byte]
 
 

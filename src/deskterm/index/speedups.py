@@ -35,6 +35,10 @@ def _cached_column_reader(self: Any, fieldname: str, column: Any) -> Any:
         return reader
 
 
+# A length byte's length, as Whoosh answers it: None for 0, a field without a length.
+_LENGTH_OF_BYTE = [None, *(byte_to_length(lbyte) for lbyte in range(1, 256))]
+
+
 def _doc_field_length(self: Any, docnum: int, fieldname: str, default: int = 0) -> int | None:
     """`W3PerDocReader.doc_field_length` from the whole length column, read once.
 
@@ -49,8 +53,7 @@ def _doc_field_length(self: Any, docnum: int, fieldname: str, default: int = 0) 
         column = _whole_column(self, fieldname)
     if column is None:
         return default
-    lbyte = column[docnum]
-    return byte_to_length(lbyte) if lbyte else None  # as Whoosh answers for an empty field
+    return _LENGTH_OF_BYTE[column[docnum]]
 
 
 def whole_lengths(reader: Any, fieldname: str) -> bytes | None:
@@ -181,9 +184,6 @@ class _MemoryFile:
 
     def close(self) -> None:
         self._view = memoryview(b"")
-
-
-_LENGTH_OF_BYTE = [None, *(byte_to_length(lbyte) for lbyte in range(1, 256))]  # as _doc_field_length
 
 
 def _add_postings(self: Any, schema: Any, lengths: Any, items: Any) -> None:
