@@ -156,6 +156,36 @@ def test_arbitrary_bytes_after_a_valid_header_never_break_import(header: str, bo
     assert_import_survives(HEADERS[header] + body)
 
 
+_LINE_PARTS = st.sampled_from(["a", "b\tc", "é", "\t", " ", "\r", "\r\n", "\x00", "\n"])
+
+
+@PROPERTY
+@given(lines=st.lists(st.tuples(st.lists(_LINE_PARTS, max_size=6).map("".join),
+                                st.sampled_from(["utf-8", "iso-8859-1"])), max_size=12),
+       block=st.integers(min_value=1, max_value=64), header_line=st.integers(min_value=1, max_value=3))
+def test_tab_rows_read_by_the_block_are_the_rows_read_line_by_line(
+        tmp_path_factory: Any, lines: list[tuple[str, str]], block: int, header_line: int) -> None:
+    """Blocks of plain UTF-8 take a fast path: whatever the blocks hold (Latin-1, CR, NUL,
+    blank lines) and wherever they split, rows, line numbers and raw bytes must not change."""
+    from deskterm.reports import reader
+
+    data = b"".join(text.encode(encoding) + b"\n" for text, encoding in lines)
+    path = tmp_path_factory.mktemp("tab") / "rows.txt"
+    path.write_bytes(data)
+    table = reader.Table(path, header_line, ["a", "b"], "\t", ["a", "b"])
+    expected = []
+    for number, raw in enumerate(reader.physical_lines(io.BytesIO(data)), start=1):
+        text = reader.decode_line(raw).rstrip("\r\n")
+        if number > header_line and text.strip():
+            expected.append((number, text.split("\t"), raw))
+    original = reader._BLOCK_BYTES
+    reader._BLOCK_BYTES = block
+    try:
+        assert list(reader.iter_rows(table)) == expected
+    finally:
+        reader._BLOCK_BYTES = original
+
+
 # --------------------------------------------------------------------------------------------
 # (b) parse_when / parse_decimal round-trips
 # --------------------------------------------------------------------------------------------

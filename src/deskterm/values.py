@@ -158,6 +158,7 @@ def _iso_instant(instant: dt.datetime) -> str:
     return instant.astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat() + "Z"
 
 
+@lru_cache(maxsize=4096)  # a report's rows share a few hundred days
 def parse_date(text: str) -> str:
     """The calendar date (`YYYY-MM-DD`, UTC) of a report date or instant."""
     value, _ = parse_when(text)
@@ -204,8 +205,14 @@ def parse_decimal(text: str) -> str:
     return format(Decimal(value), "f")
 
 
+_SMALL_INTS = {str(number): number for number in range(-999, 1000)}  # nearly every quantity
+
+
 def parse_int(text: str) -> int:
     """A quantity: an integer, allowing `3.0`, `+3` and thousands grouping."""
+    known = _SMALL_INTS.get(text)
+    if known is not None:
+        return known
     digits = text[1:] if text[:1] == "-" else text
     if digits.isascii() and digits.isdigit() and len(digits) < 10:
         return int(text)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import json
+import marshal
 import operator
 import os
 import sqlite3
@@ -63,6 +64,17 @@ class Batch:
     def __len__(self) -> int:
         return len(self.params) + len(self.rejected)
 
+    def to_bytes(self) -> bytes:
+        """The batch for the pipe to the writer. Rows hold only str, int, bytes and None, which
+        `marshal` writes several times faster than pickle (the pipe's default) and reads faster
+        too: at millions of rows, pickling was a fifth of the parser's time. Both ends run the same
+        interpreter, the one thing marshal asks."""
+        return marshal.dumps((self.params, self.hook_rows, self.rejected, self.catalog))
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Batch:
+        return cls(*marshal.loads(data))
+
 
 def load_report(store: Store, path: Path, display: str, outcome: ImportOutcome) -> None:
     """Import one report file into the store, adding its counts and rejections to `outcome`.
@@ -99,7 +111,7 @@ class _ParseJob:
     def batches(self) -> Iterator[Batch]:
         report, table = open_report(self.path)
         indexes = _column_indexes(report, table)
-        shape = _Shaper(report, table)
+        shape = _Shaper(report, table) if report in (specs.SETTLEMENT, specs.DATE_RANGE) else None
         pick = operator.itemgetter(*self.fields)
         keep_rows = report in _HOOKS
         with_json = "fields" in self.fields
@@ -116,7 +128,8 @@ class _ParseJob:
                 if len(fields) > width and any(cell.strip() for cell in fields[width:]):
                     raise ValueError(f"{len(fields)} fields where the header has {width}")
                 values = _parse_fields(indexes, fields)
-                shape(values)
+                if shape:
+                    shape(values)
             except ValueError as exc:
                 batch.rejected.append((line, str(exc), raw))
             else:
@@ -174,7 +187,7 @@ def _parse_elsewhere(job: _ParseJob) -> Iterator[Batch]:
                 return
             if isinstance(item, BaseException):
                 raise item
-            yield item
+            yield Batch.from_bytes(item)
     finally:
         if worker.is_alive():
             worker.terminate()
@@ -200,7 +213,7 @@ def _produce(job: _ParseJob, queue: Any) -> None:
 
     try:
         for batch in job.batches():
-            hand_over(batch)
+            hand_over(batch.to_bytes())
     except Exception as exc:  # noqa: BLE001 - handed to the parent, which decides
         hand_over(exc)
     else:

@@ -11,12 +11,13 @@ from __future__ import annotations
 import csv
 import gzip
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 HEADER_SCAN_LINES = 40
+_BLOCK_BYTES = 1 << 20
 _DELIMITERS = ("\t", ",", ";")
 
 csv.field_size_limit(16 * 1024 * 1024)
@@ -40,9 +41,11 @@ def decode_line(raw: bytes) -> str:
 _LONE_CR = re.compile(rb"(?<=\r)(?!\n)")
 
 
-def physical_lines(handle: BinaryIO) -> Iterator[bytes]:
-    """Lines ended by LF, CRLF or a lone CR (old Mac exports), as universal newlines would."""
-    for raw in handle:
+def physical_lines(lines: Iterable[bytes]) -> Iterator[bytes]:
+    """Lines ended by LF, CRLF or a lone CR (old Mac exports), as universal newlines would.
+
+    `lines` are split at LF only, as a binary file iterates."""
+    for raw in lines:
         if b"\r" in raw:
             body = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1] if raw.endswith(b"\n") else raw
             if b"\r" in body:
@@ -105,9 +108,11 @@ def iter_rows(table: Table) -> Iterator[tuple[int, list[str] | str, bytes]]:
     place of its fields. Tab-separated files are Amazon's flat files, which never quote: a stray
     `"` in a buyer comment must not swallow the rows after it, so quotes are data there.
     """
-    if table.delimiter == "\t":
-        yield from _iter_tab_rows(table)
-        return
+    return _iter_tab_rows(table) if table.delimiter == "\t" else _iter_quoted_rows(table)
+
+
+def _iter_quoted_rows(table: Table) -> Iterator[tuple[int, list[str] | str, bytes]]:
+    """Comma or semicolon files, split by the csv module: quoted fields may span lines."""
     consumed: list[bytes] = []
 
     def decoded(lines: Iterator[bytes]) -> Iterator[str]:
@@ -136,11 +141,27 @@ def iter_rows(table: Table) -> Iterator[tuple[int, list[str] | str, bytes]]:
 
 
 def _iter_tab_rows(table: Table) -> Iterator[tuple[int, list[str] | str, bytes]]:
-    """Amazon's tab-separated flat files: one row per line, no quoting, so a plain split."""
+    """Amazon's tab-separated flat files: one row per line, no quoting, so a plain split.
+
+    Read a megabyte of lines at a time: a block of plain UTF-8 with LF endings (nearly every
+    file) is decoded and split in one call each; any other block goes line by line as
+    `physical_lines` and `decode_line` say. Per row, that is the difference between a few
+    hundred nanoseconds and a few microseconds, at millions of rows.
+    """
+    number = 0
     with open_binary(table.path) as handle:
-        for number, raw in enumerate(physical_lines(handle), start=1):
-            if number <= table.header_line:
-                continue
-            text = decode_line(raw).rstrip("\r\n")
-            if text.strip():
-                yield number, text.split("\t"), raw
+        while lines := handle.readlines(_BLOCK_BYTES):
+            block = b"".join(lines)
+            texts = None
+            if b"\r" not in block and b"\x00" not in block:
+                try:
+                    texts = block.decode("utf-8").split("\n")  # LF is never inside a UTF-8 sequence
+                except UnicodeDecodeError:
+                    pass
+            pairs: Iterable[tuple[bytes, str]] = (
+                zip(lines, texts) if texts is not None
+                else ((raw, decode_line(raw).rstrip("\r\n")) for raw in physical_lines(lines)))
+            for raw, text in pairs:
+                number += 1
+                if number > table.header_line and text.strip():
+                    yield number, text.split("\t"), raw
