@@ -25,8 +25,9 @@ from whoosh.codec.base import FieldWriter
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN
 from whoosh.fields import ID, STORED, Schema
 from whoosh.filedb.structfile import BufferFile
+from whoosh.writing import SegmentWriter
 
-from deskterm.index import SearchIndex, ranking
+from deskterm.index import SearchIndex, ranking, speedups
 from deskterm.index.engine import META_ID, SCHEMA_VERSION, make_schema
 from deskterm.index.phrase import AdjacentWords
 from deskterm.index.query import And, DateRange, Not, Or, QueryError, Term, parse_query
@@ -486,13 +487,29 @@ def _blocks_of_every_term(folder: Path) -> dict[tuple[str, bytes], list[tuple[ob
     return blocks
 
 
+def _whole_segment(folder: Path) -> tuple[object, ...]:
+    """A one-segment index as the reader sees it: every term's blocks, and per document its
+    stored fields, field lengths and sort column."""
+    with whoosh_index.open_dir(str(folder)).searcher() as searcher:
+        reader = next(leaf for leaf, _offset in searcher.leaf_searchers()).reader()
+        fields = sorted(name for name, field in reader.schema.items() if field.scorable)
+        sorting = reader.column_reader("sent_at")
+        per_doc = [(reader.stored_fields(docnum), [reader.doc_field_length(docnum, name) for name in fields],
+                    sorting[docnum]) for docnum in range(reader.doc_count_all())]
+        totals = [reader.field_length(name) for name in fields]
+    return _blocks_of_every_term(folder), per_doc, totals
+
+
 def test_segments_are_written_as_whoosh_writes_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The writer's posting loop is deskterm's own (`speedups._add_postings`): every term's blocks
-    must hold what Whoosh's own loop puts there, statistics included."""
+    """The writer's document and posting loops are deskterm's own (`speedups._add_document`,
+    `speedups._add_postings`): every term's blocks, statistics included, and every document's
+    stored fields, lengths and sort value must be what Whoosh's own loops write."""
     rng = random.Random(7)
-    words = [f"w{number}" for number in range(400)]
-    documents = [dict(id=str(number), kind="message", day=number % 9, sender=f"buyer{number % 13}@example.com",
-                      text=" ".join(rng.choice(words[:rng.choice((5, 400))]) for _ in range(rng.randint(0, 300))))
+    words = [f"w{number}" for number in range(400)] + ["größe", "Größe", "endommagé"]
+    documents = [dict(id=str(number), kind="message", day=number % 9, sent_at=1_700_000_000 + number * 997,
+                      sender=f"Buyer {number % 13} <buyer{number % 13}@example.com>", stamp=f"s{number}",
+                      subject=" ".join(rng.choices(words[:30], k=rng.randint(0, 6))), order=f"114-{number % 40}",
+                      text=" ".join(rng.choice(words[:rng.choice((5, 403))]) for _ in range(rng.randint(0, 300))))
                  for number in range(700)]
 
     def write(folder: Path) -> None:
@@ -504,9 +521,11 @@ def test_segments_are_written_as_whoosh_writes_them(tmp_path: Path, monkeypatch:
 
     write(tmp_path / "ours")
     monkeypatch.setattr(whoosh3.W3FieldWriter, "add_postings", FieldWriter.add_postings)
+    monkeypatch.setattr(SegmentWriter, "add_document", speedups._whoosh_add_document)
     write(tmp_path / "whoosh")
-    ours, whoosh = _blocks_of_every_term(tmp_path / "ours"), _blocks_of_every_term(tmp_path / "whoosh")
-    assert len(ours) > 400 and sum(len(found) for found in ours.values()) > len(ours) + 100  # many blocks
+    ours, whoosh = _whole_segment(tmp_path / "ours"), _whole_segment(tmp_path / "whoosh")
+    blocks = ours[0]
+    assert len(blocks) > 400 and sum(len(found) for found in blocks.values()) > len(blocks) + 100  # many blocks
     assert ours == whoosh
 
 

@@ -44,43 +44,76 @@ def terms(text: str) -> list[str]:
     return [folded(word) for word in _WORDS.findall(text)]
 
 
+def _positions(value: str) -> dict[str, list[int]]:
+    """Each term of `value` with the positions of its words, in order of first appearance."""
+    positions: dict[str, list[int]] = {}
+    for position, word in enumerate(_WORDS.findall(value)):
+        term = FOLDED.get(word) or folded(word)
+        found = positions.get(term)
+        if found is None:
+            positions[term] = [position]
+        else:
+            found.append(position)
+    return positions
+
+
+def _counts(value: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for word in _WORDS.findall(value):
+        term = FOLDED.get(word) or folded(word)
+        counts[term] = counts.get(term, 0) + 1
+    return counts
+
+
 class LeanPositions(formats.Positions):
     """Whoosh's `Positions` postings, byte for byte, from the same words as `text_analyzer`."""
 
-    _encoded: dict[tuple[int, ...], bytes] = {}
+    _encoded: dict[int | tuple[int, ...], bytes] = {}
+
+    def _encode(self, found: list[int]) -> bytes:
+        """The posting's encoded positions, memoised by their deltas (most words occur once,
+        so a lone position is its own key)."""
+        deltas = found[0] if len(found) == 1 else tuple(b - a for a, b in zip([0, *found], found))
+        value_bytes = self._encoded.get(deltas)
+        if value_bytes is None:
+            value_bytes = self.encode(found)
+            if len(self._encoded) < CACHE_LIMIT:
+                self._encoded[deltas] = value_bytes
+        return value_bytes
 
     def word_values(self, value: str, analyzer: Any, **kwargs: Any) -> Iterator[tuple[str, int, float, bytes]]:
-        positions: dict[str, list[int]] = {}
-        for position, word in enumerate(_WORDS.findall(value)):
-            term = FOLDED.get(word) or folded(word)
-            found = positions.get(term)
-            if found is None:
-                positions[term] = [position]
-            else:
-                found.append(position)
         boost = self.field_boost
-        encoded = self._encoded
-        for term, found in positions.items():
-            deltas = tuple(b - a for a, b in zip([0, *found], found))
-            value_bytes = encoded.get(deltas)
-            if value_bytes is None:
-                value_bytes = self.encode(found)
-                if len(encoded) < CACHE_LIMIT:
-                    encoded[deltas] = value_bytes
-            yield term, len(found), len(found) * boost, value_bytes
+        for term, found in _positions(value).items():
+            yield term, len(found), len(found) * boost, self._encode(found)
+
+    def postings(self, fieldname: str, value: str, docnum: int, out: list[tuple[Any, ...]]) -> int:
+        """Append the writer's posting tuples for `value` to `out`; return its length in words.
+        (What `field.index()` yields, with the term already UTF-8, for `speedups._add_document`.)"""
+        boost = self.field_boost
+        length = 0
+        for term, found in _positions(value).items():
+            count = len(found)
+            length += count
+            out.append((fieldname, term.encode("utf-8"), docnum, count * boost, self._encode(found)))
+        return length
 
 
 class LeanFrequency(formats.Frequency):
     """Whoosh's `Frequency` postings from the same words as `text_analyzer`."""
 
     def word_values(self, value: str, analyzer: Any, **kwargs: Any) -> Iterator[tuple[str, int, float, bytes]]:
-        counts: dict[str, int] = {}
-        for word in _WORDS.findall(value):
-            term = FOLDED.get(word) or folded(word)
-            counts[term] = counts.get(term, 0) + 1
         boost = self.field_boost
-        for term, count in counts.items():
+        for term, count in _counts(value).items():
             yield term, count, count * boost, pack_uint(count)
+
+    def postings(self, fieldname: str, value: str, docnum: int, out: list[tuple[Any, ...]]) -> int:
+        """As `LeanPositions.postings`."""
+        boost = self.field_boost
+        length = 0
+        for term, count in _counts(value).items():
+            length += count
+            out.append((fieldname, term.encode("utf-8"), docnum, count * boost, pack_uint(count)))
+        return length
 
 
 def text_field(phrase: bool = True) -> TEXT:

@@ -1,4 +1,4 @@
-"""Nine fixes to Whoosh's own hot paths, installed by the engine.
+"""Ten fixes to Whoosh's own hot paths, installed by the engine.
 
 Each keeps Whoosh's results exactly; they only remove work Whoosh repeats in pure Python. They
 target whoosh-reloaded 2.7 (the `whoosh3` codec); the test suite runs every search through them.
@@ -17,6 +17,7 @@ from whoosh.columns import FixedBytesColumn
 from whoosh.filedb.structfile import BufferFile
 from whoosh.matching import IntersectionMatcher, ReadTooFar
 from whoosh.searching import Searcher
+from whoosh.writing import SegmentWriter
 from whoosh.util.numeric import byte_to_length
 
 
@@ -263,6 +264,74 @@ def _add_postings(self: Any, schema: Any, lengths: Any, items: Any) -> None:
         self.finish_term()
 
 
+_whoosh_add_document = SegmentWriter.add_document
+_POSTING_BYTES = 200  # what the posting pool counts against its memory limit, per posting
+
+
+def _add_document(self: Any, **fields: Any) -> None:
+    """`SegmentWriter.add_document` handing a message's postings to the pool in one step.
+
+    Whoosh's loop ran every posting through a generator that encodes its term, a boost multiply
+    and the pool's `add` (two type assertions and a size sum): 84 postings a message. Fields
+    whose format has `postings()` (deskterm's text fields) build the pool's tuples themselves;
+    the others go through `field.index()` as before. The pool sorts what it is given, so the
+    segment is the same; only its memory count is an estimate per posting. Documents with
+    boosts, and schemas with spelling or vector fields, take Whoosh's own path.
+    """
+    schema = self.schema
+    if any(name.startswith("_") for name in fields) or _needs_whoosh(self):
+        return _whoosh_add_document(self, **fields)
+    self._check_state()
+    self._check_fields(schema, fields)
+    docnum = self.docnum
+    perdoc = self.perdocwriter
+    postings: list[tuple[Any, ...]] = []
+    perdoc.start_doc(docnum)
+    try:
+        for fieldname in sorted(fields):
+            value = fields[fieldname]
+            if value is None:
+                continue
+            field = schema[fieldname]
+            length = 0
+            if field.indexed:
+                before = len(postings)
+                lean = getattr(field.format, "postings", None)
+                if lean is not None:
+                    length = lean(fieldname, value, docnum, postings)
+                else:
+                    for btext, frequency, weight, value_bytes in field.index(value):
+                        length += frequency
+                        postings.append((fieldname, btext, docnum, weight * 1.0, value_bytes))
+                if not field.scorable:
+                    length = 0
+                if len(postings) > before:
+                    self.pool.fieldnames.add(fieldname)
+            perdoc.add_field(fieldname, field, value if field.stored else None, length)
+            if field.column_type:
+                perdoc.add_column_value(fieldname, field.column_type, field.to_column_value(value))
+    except Exception:
+        perdoc.cancel_doc()
+        raise
+    perdoc.finish_doc()
+    pool = self.pool
+    pool.current.extend(postings)
+    pool.currentsize += _POSTING_BYTES * len(postings)
+    if pool.currentsize > pool.limit:
+        pool.save()
+    self._added = True
+    self.docnum += 1
+
+
+def _needs_whoosh(writer: Any) -> bool:
+    """Whether the writer's schema has fields `_add_document` leaves to Whoosh (spelling, vectors)."""
+    needs = writer.__dict__.get("_needs_whoosh")
+    if needs is None:
+        needs = writer._needs_whoosh = any(field.separate_spelling() or field.vector
+                                           for _, field in writer.schema.items())
+    return needs
+
+
 def _dumps(obj: Any, protocol: int | None = None) -> bytes:
     """The codec's `dumps`, with pickle protocol 5 where Whoosh asks for 2.
 
@@ -296,6 +365,7 @@ def install() -> None:
     BufferFile.__init__ = _buffer_file_init
     whoosh3.dumps = _dumps
     whoosh3.W3FieldWriter.add_postings = _add_postings
+    SegmentWriter.add_document = _add_document
     whoosh3.W3PerDocReader._cached_reader = _cached_column_reader
     whoosh3.W3PerDocReader.doc_field_length = _doc_field_length
     whoosh3.W3LeafMatcher.skip_to = _skip_to
