@@ -302,7 +302,7 @@ def _add_document(self: Any, **fields: Any) -> None:
                 else:
                     for btext, frequency, weight, value_bytes in field.index(value):
                         length += frequency
-                        postings.append((fieldname, btext, docnum, weight * 1.0, value_bytes))
+                        postings.append((fieldname, btext, docnum, weight * 1.0, value_bytes))  # as Whoosh: x boost 1.0
                 if not field.scorable:
                     length = 0
                 if len(postings) > before:
