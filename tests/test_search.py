@@ -374,6 +374,38 @@ def test_mail_after_a_rebuild_is_added_once_beside_updates_of_older_messages(tmp
         assert len(index.search("quokka", NOW, limit=50)) == 3
 
 
+def test_new_mail_a_batch_leaves_to_a_later_one_is_indexed_once(tmp_path: Path) -> None:
+    """A new message whose ticket changes later in the outbox is left to the batch of its last row;
+    that batch finds it under the index's highest id and must add it, once, without a copy to
+    delete (nor looking in every segment for one)."""
+    home = tmp_path / "ws"
+    run(home, "demo", "--no-tui", "--seed", "6")
+    with Store(home / "deskterm.db") as store:
+        index = SearchIndex(home / "index", store)
+        index.engine.rebuild(store, segment_docs=25)
+        before = index.count()
+        mail = tmp_path / "new"
+        mail.mkdir()
+        for number in range(4):
+            message = EmailMessage()
+            message["From"], message["To"] = "late@example.com", SELLER
+            message["Subject"], message["Message-ID"] = "Wombat lid", f"<wombat{number}@example>"
+            message["Date"] = format_datetime(NOW)
+            message.set_content(f"the wombat lid number {number} is cracked")
+            (mail / f"{number}.eml").write_bytes(bytes(message))
+        with store.write() as conn:  # an old ticket changes twice: its messages' copies are replaced
+            for status in ("closed", "open"):
+                conn.execute("UPDATE tickets SET status = ? WHERE id = (SELECT min(ticket_id) FROM messages)",
+                             (status,))
+        run(home, "import", str(mail))
+        rows = store.scalar("SELECT count(*) FROM index_outbox WHERE seq > ?", (index.engine.applied(),))
+        assert rows > 8  # each message's insert, then its ticket's changes
+        assert index.engine.apply(store, 60, batch=1) == rows
+        assert index.count() == before + 4 == store.scalar("SELECT count(*) FROM messages")
+        assert len(index.search("wombat", NOW, limit=50)) == 4
+        assert index.check().ok
+
+
 @pytest.fixture(scope="module")
 def phrase_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, list[list[str]]]:
     """300 messages over a 6-word vocabulary, so that every phrase occurs somewhere and not everywhere."""
