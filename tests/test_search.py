@@ -367,8 +367,8 @@ def test_mail_after_a_rebuild_is_added_once_beside_updates_of_older_messages(tmp
         assert [hit["sent_at"] for hit in index.search("date:2019", NOW, limit=50)] == ["2019-01-01T00:00:00Z"]
         run(home, "import", str(mail))  # the same mail again changes nothing
         assert index.sync() == 0 and index.count() == before + 3
-        with store.write() as conn:  # every message again: each segment is asked about all it holds,
-            conn.execute("INSERT INTO index_outbox (message_rowid) SELECT id FROM messages")  # from its ids
+        with store.write() as conn:  # every message again, in one batch: each replaced, none twice
+            conn.execute("INSERT INTO index_outbox (message_rowid) SELECT id FROM messages")
         assert index.engine.apply(store, 60) > 0
         assert index.count() == before + 3 and index.check().ok
         assert len(index.search("quokka", NOW, limit=50)) == 3

@@ -248,12 +248,6 @@ class WhooshEngine:
         messages: a third of an IMAP sync into the 1M archive, where new mail re-indexes the older
         messages of its tickets. A message's copy lives in a segment whose days span its own, so
         those are looked in first, and the others only if no live copy is found there.
-
-        A segment written by a sync holds new mail and older messages of the same tickets, so its
-        days span years and it is a likely place for nearly every message: at 1M, 40% of a sync's
-        main process was these look-ups (11 µs each in Whoosh's term table). A segment that would
-        be asked about more than a third of its documents has its ids read once instead (3.7 µs
-        a document) and is asked in a set.
         """
         if not rowids:
             return
@@ -262,23 +256,14 @@ class WhooshEngine:
                 for row in store.rows(f"SELECT id, sent_at FROM messages WHERE id IN ({marks})", rowids)}
         searcher = writer.searcher()
         try:
-            readers = [(leaf.reader(), offset) for leaf, offset in searcher.leaf_searchers()]
-            spans = [self._day_span(reader) for reader, _offset in readers]
-            likely_of: dict[int, list[int]] = {}
-            asked = [0] * len(readers)
+            leaves = [(leaf.reader(), offset) for leaf, offset in searcher.leaf_searchers()]
+            spans = [self._day_span(reader) for reader, _offset in leaves]
             for rowid in rowids:
                 day = days.get(rowid)
-                likely = likely_of[rowid] = [number for number, span in enumerate(spans)
-                                             if day is not None and span and span[0] <= day <= span[1]]
-                for number in likely:
-                    asked[number] += 1
-            leaves = [_Leaf(reader, offset, _ids_in(reader) if 3 * asked[number] > reader.doc_count_all() else None)
-                      for number, (reader, offset) in enumerate(readers)]
-            for rowid in rowids:
-                likely = likely_of[rowid]
-                if not _delete_in(writer, [leaves[number] for number in likely], str(rowid)):
-                    _delete_in(writer, [leaf for number, leaf in enumerate(leaves) if number not in likely],
-                               str(rowid))
+                likely = [leaf for leaf, span in zip(leaves, spans) if day is not None and span
+                          and span[0] <= day <= span[1]]
+                if not _delete_in(writer, likely, str(rowid)):
+                    _delete_in(writer, [leaf for leaf in leaves if leaf not in likely], str(rowid))
         finally:
             searcher.close()
 
@@ -417,27 +402,12 @@ def _alive(pid: int) -> bool:
     return True
 
 
-@dataclass
-class _Leaf:
-    """A segment of the index being written: its reader, its first document number in the
-    index, and the ids it holds when `_delete_copies` read them all (else None)."""
-
-    reader: Any
-    offset: int
-    ids: set[bytes] | None
-
-
-def _ids_in(reader: Any) -> set[bytes]:
-    return set(reader.lexicon("id"))
-
-
-def _delete_in(writer: Any, leaves: list[_Leaf], rowid: str) -> bool:
-    """Delete the message `rowid` from these segments; True if a live copy was there."""
+def _delete_in(writer: Any, leaves: list[tuple[Any, int]], rowid: str) -> bool:
+    """Delete the message `rowid` from these (segment reader, first document number) pairs;
+    True if a live copy was there."""
     found = False
-    key = rowid.encode()
-    for leaf in leaves:
-        reader, offset = leaf.reader, leaf.offset
-        if key in leaf.ids if leaf.ids is not None else ("id", rowid) in reader:
+    for reader, offset in leaves:
+        if ("id", rowid) in reader:
             for docnum in reader.postings("id", rowid).all_ids():
                 if not reader.is_deleted(docnum):
                     writer.delete_document(offset + docnum)
