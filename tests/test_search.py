@@ -334,6 +334,20 @@ def test_newest_first_over_time_slices_equals_sorting_every_match(tmp_path: Path
 
 
 
+def _new_mail(folder: Path, word: str, count: int, sender: str | None = None) -> Path:
+    """`count` messages of today about a cracked `word` lid, as .eml files in `folder`; each from
+    late{number}@example.com unless `sender` is given."""
+    folder.mkdir()
+    for number in range(count):
+        message = EmailMessage()
+        message["From"], message["To"] = sender or f"late{number}@example.com", SELLER
+        message["Subject"], message["Message-ID"] = f"{word.title()} lid", f"<{word}{number}@example>"
+        message["Date"] = format_datetime(NOW)
+        message.set_content(f"the {word} lid number {number} is cracked")
+        (folder / f"{number}.eml").write_bytes(bytes(message))
+    return folder
+
+
 def test_mail_after_a_rebuild_is_added_once_beside_updates_of_older_messages(tmp_path: Path) -> None:
     """A sync adds messages newer than anything the index held without looking for an older copy
     (the lookup visits every segment); an older message changed in the same batch is replaced."""
@@ -343,15 +357,7 @@ def test_mail_after_a_rebuild_is_added_once_beside_updates_of_older_messages(tmp
         index = SearchIndex(home / "index", store)
         index.engine.rebuild(store, segment_docs=25)
         before = index.count()
-        mail = tmp_path / "new"
-        mail.mkdir()
-        for number in range(3):
-            message = EmailMessage()
-            message["From"], message["To"] = f"late{number}@example.com", SELLER
-            message["Subject"], message["Message-ID"] = "Quokka lid", f"<late{number}@example>"
-            message["Date"] = format_datetime(NOW)
-            message.set_content(f"the quokka lid number {number} is cracked")
-            (mail / f"{number}.eml").write_bytes(bytes(message))
+        mail = _new_mail(tmp_path / "new", "quokka", 3)
         run(home, "import", str(mail))
         with store.write() as conn:  # and an old message's ticket changes in the same outbox batch
             conn.execute("UPDATE tickets SET status = 'closed' WHERE id = (SELECT min(ticket_id) FROM messages)")
@@ -384,15 +390,7 @@ def test_new_mail_a_batch_leaves_to_a_later_one_is_indexed_once(tmp_path: Path) 
         index = SearchIndex(home / "index", store)
         index.engine.rebuild(store, segment_docs=25)
         before = index.count()
-        mail = tmp_path / "new"
-        mail.mkdir()
-        for number in range(4):
-            message = EmailMessage()
-            message["From"], message["To"] = "late@example.com", SELLER
-            message["Subject"], message["Message-ID"] = "Wombat lid", f"<wombat{number}@example>"
-            message["Date"] = format_datetime(NOW)
-            message.set_content(f"the wombat lid number {number} is cracked")
-            (mail / f"{number}.eml").write_bytes(bytes(message))
+        mail = _new_mail(tmp_path / "new", "wombat", 4, sender="late@example.com")
         with store.write() as conn:  # an old ticket changes twice: its messages' copies are replaced
             for status in ("closed", "open"):
                 conn.execute("UPDATE tickets SET status = ? WHERE id = (SELECT min(ticket_id) FROM messages)",
