@@ -334,6 +334,15 @@ def test_newest_first_over_time_slices_equals_sorting_every_match(tmp_path: Path
 
 
 
+def _demo_in_small_segments(home: Path, seed: str) -> Path:
+    """A demo workspace whose index is rebuilt in segments of 25 messages: many segments, as a
+    sync into a large archive meets them."""
+    run(home, "demo", "--no-tui", "--seed", seed)
+    with Store(home / "deskterm.db") as store:
+        SearchIndex(home / "index", store).engine.rebuild(store, segment_docs=25)
+    return home
+
+
 def _new_mail(folder: Path, word: str, count: int, sender: str | None = None) -> Path:
     """`count` messages of today about a cracked `word` lid, as .eml files in `folder`; each from
     late{number}@example.com unless `sender` is given."""
@@ -351,11 +360,9 @@ def _new_mail(folder: Path, word: str, count: int, sender: str | None = None) ->
 def test_mail_after_a_rebuild_is_added_once_beside_updates_of_older_messages(tmp_path: Path) -> None:
     """A sync adds messages newer than anything the index held without looking for an older copy
     (the lookup visits every segment); an older message changed in the same batch is replaced."""
-    home = tmp_path / "ws"
-    run(home, "demo", "--no-tui", "--seed", "5")
+    home = _demo_in_small_segments(tmp_path / "ws", "5")
     with Store(home / "deskterm.db") as store:
         index = SearchIndex(home / "index", store)
-        index.engine.rebuild(store, segment_docs=25)
         before = index.count()
         mail = _new_mail(tmp_path / "new", "quokka", 3)
         run(home, "import", str(mail))
@@ -384,11 +391,9 @@ def test_new_mail_a_batch_leaves_to_a_later_one_is_indexed_once(tmp_path: Path) 
     """A new message whose ticket changes later in the outbox is left to the batch of its last row;
     that batch finds it under the index's highest id and must add it, once, without a copy to
     delete (nor looking in every segment for one)."""
-    home = tmp_path / "ws"
-    run(home, "demo", "--no-tui", "--seed", "6")
+    home = _demo_in_small_segments(tmp_path / "ws", "6")
     with Store(home / "deskterm.db") as store:
         index = SearchIndex(home / "index", store)
-        index.engine.rebuild(store, segment_docs=25)
         before = index.count()
         mail = _new_mail(tmp_path / "new", "wombat", 4, sender="late@example.com")
         with store.write() as conn:  # an old ticket changes twice: its messages' copies are replaced
