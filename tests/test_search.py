@@ -27,7 +27,7 @@ from whoosh.fields import ID, STORED, Schema
 from whoosh.filedb.structfile import BufferFile
 from whoosh.writing import SegmentWriter
 
-from deskterm.index import SearchIndex, ranking, speedups
+from deskterm.index import SearchIndex, impacts, ranking, speedups
 from deskterm.index.engine import META_ID, SCHEMA_VERSION, make_schema
 from deskterm.index.phrase import AdjacentWords
 from deskterm.index.query import And, DateRange, Not, Or, QueryError, Term, parse_query
@@ -320,9 +320,12 @@ def test_newest_first_over_time_slices_equals_sorting_every_match(tmp_path: Path
         assert total == store.scalar("SELECT count(*) FROM messages") > 100
         assert seen[-1] == (total, total)
         assert len(index.engine.open()._segments()) > 4  # written by two worker processes
+        assert _impacts_files(home) == {segment.segment_id() for segment in index.engine.open()._segments()
+                                        if segment.doc_count_all() > 1}  # each slice's, not the meta segment's
         with store.write() as conn:  # tickets of every age change: a new small segment spans all dates
             conn.execute("UPDATE tickets SET status = 'closed' WHERE id % 4 = 0")
         assert index.sync() > 0
+        assert _impacts_files(home) <= {segment.segment_id() for segment in index.engine.open()._segments()}
         key = {row[0]: (_epoch(row[1]), row[2]) for row in store.rows("SELECT message_id, sent_at, id FROM messages")}
         for text in ("order", "refund OR rimborso", "-zzzz", "is:closed", "channel:amazon", "damaged", "date:30d.."):
             every = [hit["message_id"] for hit in index.search(text, NOW, limit=10_000)]
@@ -332,6 +335,11 @@ def test_newest_first_over_time_slices_equals_sorting_every_match(tmp_path: Path
                 assert found == expected[:limit], (text, limit)
         assert index.check().ok
 
+
+
+def _impacts_files(home: Path) -> set[str]:
+    """The segments of the workspace's index that have an impacts file."""
+    return {path.name.removesuffix(impacts.SUFFIX) for path in (home / "index").glob("*" + impacts.SUFFIX)}
 
 
 def _demo_in_small_segments(home: Path, seed: str) -> Path:
@@ -440,12 +448,17 @@ _COMMON = "abba cab dab ebb fab".split()
 _RARE = "zed yew".split()
 
 
+_IMPACTS_FROM = 20  # documents: the common words of the ranked index are in its impacts files
+
+
 @pytest.fixture(scope="module")
 def ranked_index(tmp_path_factory: pytest.TempPathFactory) -> object:
     """600 messages in three segments, some deleted: five common words and two rare ones in the
     body and subject, a day each, and some with no body (a segment's length column then ends
-    before its last document)."""
-    built = whoosh_index.create_in(str(tmp_path_factory.mktemp("ranked")), make_schema())
+    before its last document). The first and last segments have impacts files, as a rebuild's
+    time slices do; the middle one has none, as a sync's small segment."""
+    folder = tmp_path_factory.mktemp("ranked")
+    built = whoosh_index.create_in(str(folder), make_schema())
     rng = random.Random(12)
 
     def words(most: int) -> str:
@@ -454,10 +467,13 @@ def ranked_index(tmp_path_factory: pytest.TempPathFactory) -> object:
 
     for first in (0, 200, 400):
         writer = built.writer()
+        kept = writer.fieldwriter.impact_words = impacts.Words(_IMPACTS_FROM) if first != 200 else None
         for number in range(first, first + 200):
             body = words(30) if number % 200 < 198 else ""
             writer.add_document(id=str(number), kind="message", text=body, subject=words(4), day=rng.randint(0, 30))
         writer.commit(merge=False)
+        if kept is not None:
+            impacts.write(str(folder), writer.get_segment().segment_id(), kept)
     writer = built.writer()
     for number in range(0, 600, 7):
         writer.delete_by_term("id", str(number))
@@ -497,6 +513,34 @@ def test_relevance_ranking_equals_scoring_every_match_with_whoosh(ranked_index, 
     for (docnum, score), (next_docnum, next_score) in zip(found, found[1:]):
         assert score > next_score or (score == pytest.approx(next_score, rel=1e-12) and
                                       (docnum < next_docnum or score_of[docnum] != score_of[next_docnum]))
+
+
+def test_impacts_files_group_every_posting_of_the_common_words(ranked_index) -> None:
+    """A segment's impacts file holds each word in `_IMPACTS_FROM` documents or more (and no
+    other), and every one of its postings, in the group of its weight and length byte."""
+    with ranked_index.searcher() as searcher:
+        readers = [leaf.reader() for leaf, _offset in searcher.leaf_searchers()]
+        assert [impacts.of(reader) is not None for reader in readers] == [True, False, True]
+        for reader in readers[::2]:
+            kept = impacts.of(reader)
+            for fieldname in ("text", "subject"):
+                lengths = whole_lengths(reader, fieldname)
+                for btext, info in reader.iter_field(fieldname):
+                    groups = kept.groups(fieldname, btext)
+                    if info.doc_frequency() < _IMPACTS_FROM:
+                        assert groups is None
+                        continue
+                    matcher = reader.postings(fieldname, btext)  # the live documents'
+                    postings = set()
+                    while matcher.is_active():
+                        postings.add((matcher.weight(), lengths[matcher.id()], matcher.id()))
+                        matcher.next()
+                    docnums = iter(kept.docnums(fieldname, btext))
+                    grouped = [(weight, lbyte, next(docnums)) for weight, lbyte, count in zip(*groups)
+                               for _ in range(count)]
+                    assert next(docnums, None) is None
+                    assert len(set(grouped)) == len(grouped) == info.doc_frequency()
+                    assert {posting for posting in grouped if not reader.is_deleted(posting[2])} == postings
 
 
 def test_relevance_leaves_negations_to_whoosh_and_reads_lengths_whole(ranked_index) -> None:

@@ -32,7 +32,7 @@ from whoosh.reading import SegmentReader
 from whoosh.writing import SegmentWriter
 
 from deskterm.index import query as q
-from deskterm.index import ranking, speedups
+from deskterm.index import impacts, ranking, speedups
 from deskterm.index.analysis import terms, text_field
 from deskterm.index.phrase import AdjacentWords
 from deskterm.index.snippets import snippet
@@ -495,6 +495,7 @@ def _write_segment(db_path: Path, folder: Path, ids: list[int],
     store = Store(db_path)
     try:
         writer = SegmentWriter(index.open_dir(str(folder)), _lk=False, limitmb=256)
+        writer.fieldwriter.impact_words = impact_words = impacts.Words()  # filled as postings are written
         skus = known_skus(store)
         for start in range(0, len(ids), 2000):
             part = ids[start:start + 2000]
@@ -509,7 +510,9 @@ def _write_segment(db_path: Path, folder: Path, ids: list[int],
                     _written.value += len(part)
         # Not writer._finish(): it would delete the temporary folder the other workers share; the
         # parent's commit removes it once every slice is written.
-        return writer._finalize_segment()
+        segment = writer._finalize_segment()
+        impacts.write(str(folder), segment.segment_id(), impact_words)
+        return segment
     finally:
         store.close()
 

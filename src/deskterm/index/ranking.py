@@ -16,6 +16,11 @@ Whoosh gives it), and its positions are checked only for the best candidates, be
 the page is full. Anything else in the query (dates, keywords) is asked of Whoosh's own matcher,
 for the candidates only.
 
+In a segment with an impacts file (`impacts`: a rebuild's time slices), a common word is not
+read from its postings at all: its documents come grouped by score, and only the groups that can
+still reach the page are taken. A phrase then reads its words' positions for the candidates it
+checks only.
+
 The answer is Whoosh's, best first with ties in document order; only the order in which a few
 scores are summed may differ, in the last bit"""
 
@@ -25,7 +30,7 @@ import heapq
 from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from itertools import accumulate
+from itertools import accumulate, chain, compress, repeat
 from operator import neg
 from typing import Any
 
@@ -34,6 +39,7 @@ from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
+from deskterm.index import impacts
 from deskterm.index.phrase import AdjacentWords, adjacent
 from deskterm.index.speedups import whole_lengths
 
@@ -151,7 +157,10 @@ class _Evaluation:
         self.weighting = weighting
         self.deleted = self.reader.deleted_docs_set
         self.tables = tables  # a word's idf and the average length are the whole index's: shared
+        self.impacts = impacts.of(self.reader)
         self._best_of_word: dict[tuple[str, Any], float] = {}
+        self._words: dict[tuple[str, Any], _Word | None] = {}
+        self._groups_of_word: dict[tuple[str, bytes], _ScoredGroups | None] = {}
 
     def of(self, node: Any, needed: float = _ANY) -> _Matches:
         if node is query.NullQuery:
@@ -178,9 +187,14 @@ class _Evaluation:
             key = (node.fieldname, node.text)
             if key not in self._best_of_word:
                 word = self._word(node.fieldname, node.text)
-                info = None if word is None else self.reader.term_info(node.fieldname, word.btext)
-                self._best_of_word[key] = 0.0 if word is None else word.bound(
-                    info.max_weight(), length_to_byte(info.min_length()))
+                groups = None if word is None else self._scored_groups(word)
+                if word is None:
+                    self._best_of_word[key] = 0.0
+                elif groups is not None:
+                    self._best_of_word[key] = groups.best  # exact: the best group's score
+                else:
+                    info = self.reader.term_info(node.fieldname, word.btext)
+                    self._best_of_word[key] = word.bound(info.max_weight(), length_to_byte(info.min_length()))
             return self._best_of_word[key]
         if type(node) in (query.And, query.Or) and node.boost == 1.0:
             return sum(self.best_possible(child) for child in node.subqueries)
@@ -201,6 +215,12 @@ class _Evaluation:
     # -- words -------------------------------------------------------------------------------
     def _word(self, fieldname: str, text: Any) -> _Word | None:
         """The word's bytes and scoring in this segment, or None when the segment lacks it."""
+        key = (fieldname, text)
+        if key not in self._words:
+            self._words[key] = self._new_word(fieldname, text)
+        return self._words[key]
+
+    def _new_word(self, fieldname: str, text: Any) -> _Word | None:
         if fieldname not in self.reader.schema:
             return None
         try:
@@ -224,8 +244,35 @@ class _Evaluation:
             return {}
         if needed != _ANY and _below(self.best_possible(query.Term(fieldname, text)), needed):
             return {}
+        groups = self._scored_groups(word)
+        if groups is not None:
+            return self._from_groups(word, groups, needed)
         ids, weights = self._postings(word, needed)
         return self._scores(word, dict(zip(ids, weights)))
+
+    def _scored_groups(self, word: _Word) -> _ScoredGroups | None:
+        """The word's groups in this segment's impacts file, scored; None when the file does
+        not hold the word (or there is no file)."""
+        key = (word.fieldname, word.btext)
+        if key not in self._groups_of_word:
+            found = None if self.impacts is None or word.table is None else self.impacts.groups(*key)
+            self._groups_of_word[key] = None if found is None else _ScoredGroups(word.table, found)
+        return self._groups_of_word[key]
+
+    def _from_groups(self, word: _Word, groups: _ScoredGroups, needed: float) -> dict[int, float]:
+        """The live documents of the word's groups that can score above `needed`, with their
+        scores: one dictionary built from slices of the word's documents, without a Python step
+        per group or per document."""
+        cut = _cut(needed) if needed != _ANY else _ANY
+        if groups.best < cut:
+            return {}
+        taken = groups.take(cut)
+        docnums = self.impacts.docnums(word.fieldname, word.btext)
+        found = dict(zip(chain.from_iterable(map(docnums.__getitem__, compress(groups.slices, taken))),
+                         chain.from_iterable(map(repeat, compress(groups.scores, taken), compress(groups.counts, taken)))))
+        for docnum in self.deleted & found.keys() if self.deleted else ():
+            del found[docnum]
+        return found
 
     def _scores(self, word: _Word, weights: dict[int, float]) -> dict[int, float]:
         """Each document's score for the word, from its weight and length."""
@@ -297,6 +344,12 @@ class _Evaluation:
                     values.append(matcher.value())
         return ids, weights
 
+    def _values_among(self, word: _Word, docnums: list[int]) -> dict[int, bytes]:
+        """The word's postings values (its positions) in these documents, each of which has it."""
+        values: list[bytes] = []
+        ids, _weights = self._postings_among(word, docnums, values)
+        return dict(zip(ids, values))
+
     def _raw_matcher(self, word: _Word) -> Any:
         matcher = self.reader.postings(word.fieldname, word.btext)
         return matcher.child if isinstance(matcher, FilterMatcher) else matcher
@@ -312,7 +365,8 @@ class _Evaluation:
         added `later`) can give is not above `needed` is dropped: in "package order" at 1M,
         "order" is in every message and adds at most 2.1, so only the messages where "package"
         alone scores above the page's last score less 2.1 are looked up in it. With
-        `positions`, each word's postings values (its positions, for a phrase) are kept there.
+        `positions`, each word's postings values (its positions, for a phrase) are kept there,
+        for the words read from their postings.
         """
         found = []
         for term, share in words:
@@ -324,17 +378,24 @@ class _Evaluation:
         pruning = needed != _ANY and remaining != _NO_BOUND
         scores = together
         for frequency, term, word, share in sorted(found, key=lambda item: item[0]):
-            values: list[bytes] | None = None if positions is None else []
-            if scores is not None and len(scores) * _PROBE_BELOW < frequency:
-                ids, weights = self._postings_among(word, sorted(scores), values)
+            groups = self._scored_groups(word)
+            if groups is not None:
+                # Only the groups that can still add what is needed: the page's last score less
+                # the best the rest can give. A phrase reads positions where it checks them.
+                rest = remaining - self.best_possible(term) + (max(scores.values()) if scores else 0.0)
+                part = self._from_groups(word, groups, needed - rest if pruning else _ANY)
             else:
-                ids, weights = self._postings(word, share, values)
-            if positions is not None:
-                positions[word.btext] = dict(zip(ids, values))
-            weight_of = dict(zip(ids, weights))
-            if scores is not None:
-                weight_of = {docnum: weight_of[docnum] for docnum in scores.keys() & weight_of.keys()}
-            part = self._scores(word, weight_of)
+                values: list[bytes] | None = None if positions is None else []
+                if scores is not None and len(scores) * _PROBE_BELOW < frequency:
+                    ids, weights = self._postings_among(word, sorted(scores), values)
+                else:
+                    ids, weights = self._postings(word, share, values)
+                if positions is not None:
+                    positions[word.btext] = dict(zip(ids, values))
+                weight_of = dict(zip(ids, weights))
+                if scores is not None:
+                    weight_of = {docnum: weight_of[docnum] for docnum in scores.keys() & weight_of.keys()}
+                part = self._scores(word, weight_of)
             scores = part if scores is None else {docnum: score + part[docnum] for docnum, score in scores.items() if docnum in part}
             if pruning:
                 remaining -= self.best_possible(term)
@@ -353,9 +414,10 @@ class _Evaluation:
         together = self._all_words(None, self._shares(terms, needed), needed, 0.0, positions)
         if not together:
             return _NONE
-        in_order = [positions[word.btext] for word in found if word is not None]
 
         def check(docnums: list[int]) -> list[int]:
+            in_order = [positions[word.btext] if word.btext in positions else self._values_among(word, docnums)
+                        for word in found if word is not None]
             return [docnum for docnum in docnums if adjacent(of_word[docnum] for of_word in in_order)]
 
         return _Matches(together, [check])
@@ -408,6 +470,22 @@ class _Evaluation:
             if matcher.is_active() and matcher.id() == docnum:
                 found[docnum] = matcher.score()
         return found
+
+
+class _ScoredGroups:
+    """A word's groups of one segment, with their scores: each group's documents are a slice of
+    the word's (`impacts.Impacts.docnums`)."""
+
+    def __init__(self, table: _BM25Table, groups: tuple[list[float], list[int], list[int]]) -> None:
+        weights, lbytes, self.counts = groups
+        self.scores = [table[weight][lbyte] for weight, lbyte in zip(weights, lbytes)]
+        self.best = max(self.scores, default=0.0)
+        ends = list(accumulate(self.counts))
+        self.slices = list(map(slice, [end - count for end, count in zip(ends, self.counts)], ends))
+
+    def take(self, cut: float) -> list[bool]:
+        """Which groups score `cut` or more."""
+        return list(map(cut.__le__, self.scores))
 
 
 @dataclass(frozen=True)

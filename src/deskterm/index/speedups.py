@@ -20,6 +20,8 @@ from whoosh.searching import Searcher
 from whoosh.writing import SegmentWriter
 from whoosh.util.numeric import byte_to_length
 
+from deskterm.index import impacts
+
 
 def _cached_column_reader(self: Any, fieldname: str, column: Any) -> Any:
     """`W3PerDocReader._cached_reader`, remembering absent columns too.
@@ -195,6 +197,10 @@ def _add_postings(self: Any, schema: Any, lengths: Any, items: Any) -> None:
     10,000-message segment has 843,746 postings. This fills the same blocks with the same
     statistics: the block's highest weight and its shortest and longest length are kept in
     locals, and handed to the posting writer before it writes a block or finishes a term.
+
+    A field writer given `impact_words` (`impacts.Words`) also keeps there the groups of each
+    common word of a field with lengths: each block's documents are kept as the block is
+    written, so the loop itself does no more per posting.
     """
     lastfn: str | None = None
     lasttext: bytes | None = None
@@ -208,14 +214,17 @@ def _add_postings(self: Any, schema: Any, lengths: Any, items: Any) -> None:
     blocklimit = 0
     column: bytes | None = None
     other_lengths: Any = None
+    impact_words = self.__dict__.get("impact_words")
+    term_ids: list[int] = []
+    term_weights: list[float] = []
 
     for fieldname, btext, docnum, weight, value in items:
         if fieldname != lastfn:
             if lastfn is not None and fieldname < lastfn:
                 raise OutOfOrderError(f"Field {lastfn!r} .. {fieldname!r}")
             if lasttext is not None:
-                writer._maxweight, writer._minlength, writer._maxlength = maxweight, minlength, maxlength
-                self.finish_term()
+                _end_term(self, (maxweight, minlength, maxlength), impact_words, lastfn, lasttext, column,
+                          term_ids, term_weights)
             if lastfn is not None:
                 self.finish_field()
             self.start_field(fieldname, schema[fieldname])
@@ -231,8 +240,8 @@ def _add_postings(self: Any, schema: Any, lengths: Any, items: Any) -> None:
             continue
         if btext != lasttext:
             if lasttext is not None:
-                writer._maxweight, writer._minlength, writer._maxlength = maxweight, minlength, maxlength
-                self.finish_term()
+                _end_term(self, (maxweight, minlength, maxlength), impact_words, lastfn, lasttext, column,
+                          term_ids, term_weights)
             self.start_term(btext)
             lasttext = btext
             writer = self._postwriter
@@ -241,6 +250,9 @@ def _add_postings(self: Any, schema: Any, lengths: Any, items: Any) -> None:
             maxweight, minlength, maxlength = writer._maxweight, writer._minlength, writer._maxlength
         if len(ids) >= blocklimit:
             writer._maxweight, writer._minlength, writer._maxlength = maxweight, minlength, maxlength
+            if impact_words is not None:
+                term_ids += ids
+                term_weights += weights
             writer._write_block()
             ids, weights, values = writer._ids, writer._weights, writer._values
             maxweight, minlength, maxlength = writer._maxweight, writer._minlength, writer._maxlength
@@ -260,8 +272,25 @@ def _add_postings(self: Any, schema: Any, lengths: Any, items: Any) -> None:
             if length > maxlength:
                 maxlength = length
     if lasttext is not None:
-        writer._maxweight, writer._minlength, writer._maxlength = maxweight, minlength, maxlength
-        self.finish_term()
+        _end_term(self, (maxweight, minlength, maxlength), impact_words, lastfn, lasttext, column,
+                  term_ids, term_weights)
+
+
+def _end_term(field_writer: Any, stats: tuple[float, int | None, int], impact_words: impacts.Words | None,
+              fieldname: str | None, btext: bytes | None, column: bytes | None,
+              term_ids: list[int], term_weights: list[float]) -> None:
+    """Finish the term `_add_postings` was writing: its last block's statistics, its groups for
+    `impact_words` (emptying the two lists that gathered its postings), the term itself."""
+    writer = field_writer._postwriter
+    writer._maxweight, writer._minlength, writer._maxlength = stats
+    if impact_words is not None:
+        term_ids += writer._ids
+        term_weights += writer._weights
+        if column is not None and len(term_ids) >= impact_words.min_docs:
+            impact_words[fieldname, btext] = impacts.groups(term_ids, term_weights, column)
+        term_ids.clear()
+        term_weights.clear()
+    field_writer.finish_term()
 
 
 _whoosh_add_document = SegmentWriter.add_document
