@@ -45,6 +45,7 @@ from deskterm.index.speedups import whole_lengths
 
 _FIRST_CHECK = 8  # times the page: phrase candidates whose positions are read in the first round
 _PROBE_BELOW = 16  # a word with 16 times more documents than the candidates is read only where they are
+_PROBE_GROUPS_BELOW = 512  # the same, for a word with groups: a few candidates (an address AND a word)
 
 
 @dataclass
@@ -379,7 +380,7 @@ class _Evaluation:
         scores = together
         for frequency, term, word, share in sorted(found, key=lambda item: item[0]):
             groups = self._scored_groups(word)
-            if groups is not None:
+            if groups is not None and not (scores is not None and len(scores) * _PROBE_GROUPS_BELOW < frequency):
                 # Only the groups that can still add what is needed: the page's last score less
                 # the best the rest can give. A phrase reads positions where it checks them.
                 rest = remaining - self.best_possible(term) + (max(scores.values()) if scores else 0.0)
