@@ -511,7 +511,7 @@ def _write_segment(db_path: Path, folder: Path, ids: list[int],
         # Not writer._finish(): it would delete the temporary folder the other workers share; the
         # parent's commit removes it once every slice is written.
         segment = writer._finalize_segment()
-        impacts.write(str(folder), segment.segment_id(), impact_words)
+        impacts.write(str(folder), segment.segment_id(), impact_words, segment.doc_count_all())
         return segment
     finally:
         store.close()

@@ -29,7 +29,7 @@ from whoosh.filedb.filestore import FileStorage, OverlayStorage
 
 MIN_DOCS = 1024  # eight blocks of postings: a rarer word is read whole in well under a millisecond
 SUFFIX = ".imp"
-_MAGIC = b"deskterm impacts 1\n"
+_MAGIC = b"deskterm impacts 2\n"
 _TRAILER = 8  # the directory's offset, at the end of the file
 
 Group = tuple[float, int, list[int]]  # weight, length byte, the documents' numbers
@@ -52,12 +52,12 @@ def groups(docnums: Any, weights: Any, lengths: bytes) -> list[Group]:
     return [(weight, lbyte, found) for (weight, lbyte), found in grouped.items()]
 
 
-def write(folder: str, segment_id: str, words: Words) -> None:
-    """Write a segment's impacts file. Written under a temporary name and renamed, so a reader
-    never sees half of one."""
+def write(folder: str, segment_id: str, words: Words, doc_count: int) -> None:
+    """Write a segment's impacts file (`doc_count`: the segment's documents, deleted or not).
+    Written under a temporary name and renamed, so a reader never sees half of one."""
     path = os.path.join(folder, segment_id + SUFFIX)
     partial = path + ".part"
-    directory: dict[tuple[str, bytes], tuple[int, int, int]] = {}
+    directory: dict[tuple[str, bytes], tuple[int, int, int, int]] = {}
     with open(partial, "wb") as out:
         out.write(_MAGIC)
         for word, found in words.items():
@@ -66,9 +66,15 @@ def write(folder: str, segment_id: str, words: Words) -> None:
                                     [len(docnums) for _weight, _lbyte, docnums in found]))
             everything = array("I", [docnum for _weight, _lbyte, docnums in found for docnum in docnums])
             packed = zlib.compress(everything.tobytes(), 1)
-            directory[word] = (out.tell(), len(groups), len(packed))
+            group_of = array("H", bytes(2 * doc_count))
+            for number, (_weight, _lbyte, docnums) in enumerate(found, 1):
+                for docnum in docnums:
+                    group_of[docnum] = number
+            packed_map = zlib.compress(group_of.tobytes(), 1)
+            directory[word] = (out.tell(), len(groups), len(packed), len(packed_map))
             out.write(groups)
             out.write(packed)
+            out.write(packed_map)
         at = out.tell()
         out.write(marshal.dumps(directory))
         out.write(at.to_bytes(_TRAILER, "little"))
@@ -81,7 +87,7 @@ class Impacts:
     def __init__(self, mapped: mmap.mmap) -> None:
         self._mapped = mapped
         at = int.from_bytes(mapped[-_TRAILER:], "little")
-        self._directory: dict[tuple[str, bytes], tuple[int, int, int]] = marshal.loads(mapped[at:-_TRAILER])
+        self._directory: dict[tuple[str, bytes], tuple[int, int, int, int]] = marshal.loads(mapped[at:-_TRAILER])
 
     def groups(self, fieldname: str, btext: bytes) -> tuple[list[float], list[int], list[int]] | None:
         """The word's groups as three lists: weights, length bytes and how many documents each
@@ -89,13 +95,20 @@ class Impacts:
         place = self._directory.get((fieldname, btext))
         if place is None:
             return None
-        at, size, _packed = place
+        at, size, _packed, _packed_map = place
         return marshal.loads(self._mapped[at:at + size])
 
     def docnums(self, fieldname: str, btext: bytes) -> array:
         """The word's documents, group after group (each group's in order)."""
-        at, size, packed = self._directory[fieldname, btext]
+        at, size, packed, _packed_map = self._directory[fieldname, btext]
         return array("I", zlib.decompress(self._mapped[at + size:at + size + packed]))
+
+    def group_of(self, fieldname: str, btext: bytes) -> array:
+        """Each document's group, numbered from 1 in the order of `groups`; 0 where the word
+        is not. An AND looks its candidates up here, without building the word's documents."""
+        at, size, packed, packed_map = self._directory[fieldname, btext]
+        start = at + size + packed
+        return array("H", zlib.decompress(self._mapped[start:start + packed_map]))
 
 
 def of(reader: Any) -> Impacts | None:

@@ -45,7 +45,7 @@ from deskterm.index.speedups import whole_lengths
 
 _FIRST_CHECK = 8  # times the page: phrase candidates whose positions are read in the first round
 _PROBE_BELOW = 16  # a word with 16 times more documents than the candidates is read only where they are
-_PROBE_GROUPS_BELOW = 512  # the same, for a word with groups: a few candidates (an address AND a word)
+_LOOK_UP_BELOW = 32  # the same for a word with groups: its candidates are looked up by their group
 
 
 @dataclass
@@ -275,6 +275,12 @@ class _Evaluation:
             del found[docnum]
         return found
 
+    def _groups_among(self, word: _Word, groups: _ScoredGroups, candidates: dict[int, float]) -> dict[int, float]:
+        """The word's scores in the candidates that have it, each looked up by its group."""
+        group_of = self.impacts.group_of(word.fieldname, word.btext)
+        scores = [0.0, *groups.scores]
+        return {docnum: scores[group_of[docnum]] for docnum in candidates if group_of[docnum]}
+
     def _scores(self, word: _Word, weights: dict[int, float]) -> dict[int, float]:
         """Each document's score for the word, from its weight and length."""
         if word.table is None:
@@ -380,7 +386,9 @@ class _Evaluation:
         scores = together
         for frequency, term, word, share in sorted(found, key=lambda item: item[0]):
             groups = self._scored_groups(word)
-            if groups is not None and not (scores is not None and len(scores) * _PROBE_GROUPS_BELOW < frequency):
+            if groups is not None and scores is not None and len(scores) * _LOOK_UP_BELOW < frequency:
+                part = self._groups_among(word, groups, scores)
+            elif groups is not None:
                 # Only the groups that can still add what is needed: the page's last score less
                 # the best the rest can give. A phrase reads positions where it checks them.
                 rest = remaining - self.best_possible(term) + (max(scores.values()) if scores else 0.0)
