@@ -13,6 +13,9 @@ search scores each group once, with the index's current idf and average length, 
 the groups that can still reach the page: in that AND, a tenth of each word's documents. Whoosh
 deletes the file with its segment (its name matches the segment's files); a segment without one
 (written by a small sync, or before this file existed) is read as before.
+
+The file also keeps each word's group number for every document of the segment: an AND with a
+few candidates left looks each one up there instead of building the word's documents.
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ import heapq
 from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import accumulate, chain, compress, repeat
 from operator import neg
 from typing import Any
@@ -489,8 +490,13 @@ class _ScoredGroups:
         weights, lbytes, self.counts = groups
         self.scores = [table[weight][lbyte] for weight, lbyte in zip(weights, lbytes)]
         self.best = max(self.scores, default=0.0)
+
+    @cached_property
+    def slices(self) -> list[slice]:
+        """Each group's place among the word's documents: needed only when they are read, not
+        for a word's best score or a look-up by group."""
         ends = list(accumulate(self.counts))
-        self.slices = list(map(slice, [end - count for end, count in zip(ends, self.counts)], ends))
+        return list(map(slice, [end - count for end, count in zip(ends, self.counts)], ends))
 
     def take(self, cut: float) -> list[bool]:
         """Which groups score `cut` or more."""
