@@ -81,6 +81,31 @@ async def test_queue_navigation_and_opening_a_ticket(workspace: Path) -> None:
         assert opened(app) is None and queue.display and queue.has_focus
 
 
+async def test_moving_focus_would_restyle_nothing_on_the_queue_or_a_ticket(workspace: Path) -> None:
+    """The queue and the conversation skip Textual's restyle when focus moves (FocusUnstyled),
+    which is right only while no CSS rule styles them by focus: restyle them by hand with the
+    ticket open and closed, and nothing may change."""
+    app = app_for(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        queue = app.screen.query_one(QueueList)
+        conversation = app.screen.query_one(ConversationView)
+        nodes = [queue, conversation, *conversation.walk_children()]
+
+        def look() -> list:
+            return [(node.styles.base.css, node.rich_style, [node.get_component_rich_style(name, partial=True)
+                                                        for name in sorted(type(node).COMPONENT_CLASSES)])
+                    for node in nodes]
+
+        unfocused = look()
+        for key in ("enter", "escape"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert conversation.has_focus == (key == "enter") and queue.has_focus == (key == "escape")
+            app.stylesheet.update_nodes(nodes)
+            assert look() == unfocused
+
+
 async def test_order_pane_and_timeline_show_shipping_and_codes(workspace: Path, cli, tmp_path: Path) -> None:
     """The order, its shipment (date, carrier, tracking) and the SKU's FNSKU learnt from the ledger."""
     joe = ORDERS["joe"]

@@ -35,12 +35,16 @@ class QueueScreen(Screen[None]):
         self.channel: str | None = None
         self.risk: str | None = None
         self.view: str | None = None
+        self._conversation: ConversationView | None = None
+        """Kept, not queried: the key bar asks `ticket_open` five times a repaint, and a DOM query
+        for it was half of the key bar's time."""
 
     def compose(self) -> ComposeResult:
         session = self.app.session
         yield Static(id="title", markup=False)  # view names come from config.toml: never markup
         yield QueueList(QueuePager(session.store, self._filter(), session.clock.now()), session.clock, id="queue")
-        yield ConversationView(id="conversation")
+        self._conversation = ConversationView(id="conversation")
+        yield self._conversation
         yield StatusLine(id="status")
         yield KeyBar()  # fits 80 columns; ctrl+p is in `?`
 
@@ -89,8 +93,7 @@ class QueueScreen(Screen[None]):
 
     @property
     def ticket_open(self) -> bool:
-        views = self.query(ConversationView)  # asked by the footer before compose, too
-        return bool(views) and views.first().display
+        return self._conversation is not None and self._conversation.display  # asked before compose, too
 
     def open_ticket(self, ticket_id: int, message_id: str | None = None) -> None:
         """Show the ticket in place of the list (the list keeps its place for the way back)."""

@@ -22,6 +22,7 @@ from deskterm.screens.prompt import PromptScreen
 from deskterm.timeline import timeline
 from deskterm.triage.queue import time_left
 from deskterm.views import ticket_view
+from deskterm.widgets.focus import FocusUnstyled
 
 RISK_STYLE = {"critical": "bold reverse red", "high": "bold red", "medium": "yellow", "low": "dim"}
 
@@ -58,7 +59,7 @@ def folded(body: str, ticket_id: int | None = None) -> Text:
     return text
 
 
-class ConversationView(Vertical, can_focus=True):
+class ConversationView(FocusUnstyled, Vertical, can_focus=True):
     DEFAULT_CSS = """
     ConversationView { display: none; height: 1fr; }
     ConversationView #conversation-title { height: 1; background: $primary-darken-2; padding: 0 1; }

@@ -23,6 +23,7 @@ from textual.strip import Strip
 from deskterm.clock import Clock
 from deskterm.sanitize import one_line
 from deskterm.triage.queue import QueuePager
+from deskterm.widgets.focus import FocusUnstyled
 
 BADGES = {"critical": "CRIT", "high": "HIGH", "medium": "MED ", "low": "low "}
 
@@ -51,7 +52,7 @@ def age_text(since: str | None, now: dt.datetime) -> str:
     return f"{seconds // 3600}h" if seconds >= 3600 else f"{seconds // 60}m"
 
 
-class QueueList(ScrollView, can_focus=True):
+class QueueList(FocusUnstyled, ScrollView, can_focus=True):
     """Tickets in queue order with a cursor; Enter opens one."""
 
     COMPONENT_CLASSES = {
