@@ -36,6 +36,7 @@ from operator import neg
 from typing import Any
 
 from whoosh import query, scoring
+from whoosh.reading import TermNotFound
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.util.numeric import byte_to_length, length_to_byte
@@ -73,7 +74,7 @@ def best(searcher: Any, whoosh_query: Any, limit: int) -> list[tuple[int, float]
     if limit < 1:
         return []
     top: list[tuple[float, int]] = []  # a heap of (score, -document number): the worst on top
-    tables: dict[tuple[str, bytes], _BM25Table] = {}
+    tables: dict[tuple[str, bytes], _BM25Table | None] = {}
     for leaf, offset in searcher.leaf_searchers():
         floor = top[0][0] if len(top) >= limit else None
         matches = _Evaluation(leaf, weighting, tables).of(whoosh_query, _ANY if floor is None else floor)
@@ -153,12 +154,14 @@ class _Evaluation:
     nine blocks in ten of a word in every message, once the first segment has filled the page.
     """
 
-    def __init__(self, leaf: Any, weighting: Any, tables: dict[tuple[str, bytes], _BM25Table]) -> None:
+    def __init__(self, leaf: Any, weighting: Any, tables: dict[tuple[str, bytes], _BM25Table | None]) -> None:
         self.leaf = leaf
         self.reader = leaf.reader()
         self.weighting = weighting
         self.deleted = self.reader.deleted_docs_set
-        self.tables = tables  # a word's idf and the average length are the whole index's: shared
+        # A word's idf and the average length are the whole index's, and whether it is scored by
+        # weight alone is its field's: one table for every segment, and no scorer made for each.
+        self.tables = tables
         self.impacts = impacts.of(self.reader)
         self._best_of_word: dict[tuple[str, Any], float] = {}
         self._words: dict[tuple[str, Any], _Word | None] = {}
@@ -195,8 +198,7 @@ class _Evaluation:
                 elif groups is not None:
                     self._best_of_word[key] = groups.best  # exact: the best group's score
                 else:
-                    info = self.reader.term_info(node.fieldname, word.btext)
-                    self._best_of_word[key] = word.bound(info.max_weight(), length_to_byte(info.min_length()))
+                    self._best_of_word[key] = word.bound(word.info.max_weight(), length_to_byte(word.info.min_length()))
             return self._best_of_word[key]
         if type(node) in (query.And, query.Or) and node.boost == 1.0:
             return sum(self.best_possible(child) for child in node.subqueries)
@@ -229,15 +231,18 @@ class _Evaluation:
             btext = self.reader.schema[fieldname].to_bytes(text)
         except ValueError:
             return None
-        if (fieldname, btext) not in self.reader:
+        try:
+            info = self.reader.term_info(fieldname, btext)  # read once: each look-up hashes the word
+        except TermNotFound:
             return None
-        scorer = self.weighting.scorer(self.leaf, fieldname, btext)  # BM25F's: one of these two
-        if isinstance(scorer, scoring.WeightScorer):
-            return _Word(fieldname, btext, None)
-        table = self.tables.get((fieldname, btext))
-        if table is None:
-            table = self.tables[fieldname, btext] = _BM25Table(scorer)
-        return _Word(fieldname, btext, table)
+        if (fieldname, btext) not in self.tables:  # the word's first segment: how BM25F scores it
+            scorer = self.weighting.scorer(self.leaf, fieldname, btext)  # one of these two, by field
+            self.tables[fieldname, btext] = None if isinstance(scorer, scoring.WeightScorer) else _BM25Table(scorer)
+        return _Word(fieldname, btext, self.tables[fieldname, btext], info)
+
+    def _documents_with(self, term: query.Term) -> int:
+        word = self._word(term.fieldname, term.text)
+        return 0 if word is None else word.info.doc_frequency()
 
     def _term(self, fieldname: str, text: Any, needed: float = _ANY) -> dict[int, float]:
         """A word's documents and scores: all of them that can score above `needed`."""
@@ -381,7 +386,7 @@ class _Evaluation:
             word = self._word(term.fieldname, term.text)
             if word is None:
                 return {}
-            found.append((self.reader.doc_frequency(term.fieldname, word.btext), term, word, share))
+            found.append((word.info.doc_frequency(), term, word, share))
         remaining = later_best + sum(self.best_possible(term) for term, _share in words)
         pruning = needed != _ANY and remaining != _NO_BOUND
         scores = together
@@ -443,7 +448,7 @@ class _Evaluation:
         # The rest (a date range, say) is asked of Whoosh: read whole first when it is smaller
         # than every word (the last 90 days, in a segment of older mail: nothing), else only
         # where the words are.
-        rarest = min((word.estimate_size(self.reader) for word, _share in words), default=None)
+        rarest = min((self._documents_with(word) for word, _share in words), default=None)
         probed = []
         for child in children:
             if not _scored_here(child):
@@ -511,6 +516,7 @@ class _Word:
     fieldname: str
     btext: bytes
     table: _BM25Table | None
+    info: Any  # Whoosh's TermInfo in this segment: its document count and best weight
 
     def bound(self, weight: float, length_byte: int) -> float:
         """The best score of postings whose highest weight and shortest length are these."""
