@@ -36,9 +36,9 @@ from operator import neg
 from typing import Any
 
 from whoosh import query, scoring
-from whoosh.reading import TermNotFound
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching.wrappers import FilterMatcher
+from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from deskterm.index import impacts
