@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import mmap
 import os
 import random
 import signal
@@ -548,6 +549,22 @@ def test_impacts_files_group_every_posting_of_the_common_words(ranked_index) -> 
                     assert {(weights[number - 1], lbytes[number - 1], docnum)
                             for docnum, number in enumerate(group_of) if number} == set(grouped)
                     assert {posting for posting in grouped if not reader.is_deleted(posting[2])} == postings
+
+
+def test_a_word_with_more_groups_than_two_bytes_number_is_left_to_its_postings(tmp_path: Path) -> None:
+    """Group numbers are two bytes: a word in more (weight, length) groups than that, which
+    crafted mail could make, is left out of the impacts file (and read from its postings)
+    instead of failing the segment's write."""
+    words = impacts.Words(1)
+    words["text", b"many"] = [(float(1 + number // 256), number % 256, [number])
+                              for number in range(impacts.MAX_GROUPS + 1)]
+    words["text", b"few"] = [(1.0, 20, [0, 2]), (2.0, 20, [1])]
+    impacts.write(str(tmp_path), "seg", words, impacts.MAX_GROUPS + 1)
+    with open(tmp_path / ("seg" + impacts.SUFFIX), "rb") as file:
+        kept = impacts.Impacts(mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ))
+    assert kept.groups("text", b"many") is None
+    assert kept.groups("text", b"few") == ([1.0, 2.0], [20, 20], [2, 1])
+    assert list(kept.group_of("text", b"few")[:4]) == [1, 2, 1, 0]
 
 
 def test_relevance_leaves_negations_to_whoosh_and_reads_lengths_whole(ranked_index) -> None:

@@ -32,6 +32,7 @@ from whoosh.filedb.filestore import FileStorage, OverlayStorage
 
 MIN_DOCS = 1024  # eight blocks of postings: a rarer word is read whole in well under a millisecond
 SUFFIX = ".imp"
+MAX_GROUPS = 0xFFFF  # a document's group number is two bytes (0: the word is not in it)
 _MAGIC = b"deskterm impacts 2\n"
 _TRAILER = 8  # the directory's offset, at the end of the file
 
@@ -64,6 +65,10 @@ def write(folder: str, segment_id: str, words: Words, doc_count: int) -> None:
     with open(partial, "wb") as out:
         out.write(_MAGIC)
         for word, found in words.items():
+            # Crafted mail (a word repeated a different number of times in each of many messages)
+            # can give a word more groups than two bytes number: its postings answer for it.
+            if len(found) > MAX_GROUPS:
+                continue
             groups = marshal.dumps(([weight for weight, _lbyte, _docnums in found],
                                     [lbyte for _weight, lbyte, _docnums in found],
                                     [len(docnums) for _weight, _lbyte, docnums in found]))
